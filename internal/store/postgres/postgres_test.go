@@ -1,0 +1,143 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/openwaba/waba/internal/store"
+	"github.com/openwaba/waba/internal/store/pgtest"
+	"github.com/openwaba/waba/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func openTB(tb testing.TB, url string) *Store {
+	tb.Helper()
+	s, err := Open(tb.Context(), url, nil)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTB(t, pgtest.URL(t))
+	})
+}
+
+// Several nodes starting at once on an empty database all succeed, and each migration is
+// applied exactly once (the advisory lock serialises them).
+func TestConcurrentOpen(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const nodes = 4
+	stores := make([]*Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for i := range nodes {
+		wg.Go(func() {
+			<-ready
+			stores[i], errs[i] = Open(ctx, url, nil)
+		})
+	}
+	close(ready)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d: %v", i, err)
+			continue
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	if t.Failed() {
+		return
+	}
+
+	// Every node sees the one schema.
+	msg := store.Message{ID: 1, Direction: store.Outbound, Business: "15550001111", Peer: "15557654321", Type: "text",
+		Payload: []byte(`{}`), Status: store.StatusAccepted, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := stores[0].InsertMessages(ctx, []store.Message{msg}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		if _, err := s.GetMessage(ctx, 1); err != nil {
+			t.Errorf("node %d: GetMessage: %v", i, err)
+		}
+	}
+
+	rows, err := stores[1].pool.Query(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrations, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int32
+	for _, m := range migrations {
+		want = append(want, int32(m.version))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("schema_migrations = %v, want %v", got, want)
+	}
+
+	// No node still holds the migration lock.
+	var held int
+	if err := stores[0].pool.QueryRow(ctx,
+		`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+			AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid`, migrationLock).
+		Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 0 {
+		t.Errorf("%d sessions still hold the migration advisory lock", held)
+	}
+}
+
+// The messages table has exactly one secondary index, the partial one for claims.
+func TestMessagesIndexes(t *testing.T) {
+	s := openTB(t, pgtest.URL(t))
+	rows, err := s.pool.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE tablename = 'messages' ORDER BY indexname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"messages_accepted", "messages_pkey"}; !slices.Equal(got, want) {
+		t.Errorf("indexes on messages = %q, want %q", got, want)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err := Open(ctx, "postgres://waba:hunter2@127.0.0.1:1/none?connect_timeout=2", nil)
+	if err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, "hunter2") {
+		t.Errorf("error leaks the password: %s", msg)
+	}
+}
+
+func BenchmarkInsertMessages(b *testing.B) {
+	storetest.BenchInsertMessages(b, func(b *testing.B) store.Store {
+		return openTB(b, pgtest.URL(b))
+	})
+}
