@@ -4,46 +4,314 @@ package waerr
 
 // The catalogue, one variable per condition.
 var (
-	// No credentials were sent. (errors.md §2.1)
-	AuthMissing = &Condition{Name: "auth.missing", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 104, Subcode: 0, Title: "An access token is required to request this resource", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "No credentials were sent."}
-	// The credentials are wrong or were revoked. (errors.md §2.1)
-	AuthInvalid = &Condition{Name: "auth.invalid", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 190, Subcode: 0, Title: "Invalid OAuth access token", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "The credentials are wrong or were revoked."}
-	// The token has expired; log in again. (errors.md §2.1)
-	AuthExpired = &Condition{Name: "auth.expired", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 190, Subcode: 463, Title: "Error validating access token", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "The token has expired; log in again."}
-	// The caller lacks the role or permission the call needs. (errors.md §2.1)
-	Forbidden = &Condition{Name: "auth.forbidden", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 403}, Cloud: Cloud{Code: 10, Subcode: 0, Title: "Permission Denied", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "The caller lacks the role or permission the call needs."}
+	// No credentials were sent. On-Prem details "Missing or invalid authentication credentials". (errors.md §2.1)
+	AuthMissing = &Condition{Name: "auth.missing", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 104, Subcode: 0, Title: "An access token is required to request this resource", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "No credentials were sent. On-Prem details \"Missing or invalid authentication credentials\"."}
+	// The credentials are wrong or were revoked. Cloud message is free text, e.g. "Invalid OAuth access token - Cannot parse access token"; code 0 AuthException is a legacy form, not the default. (errors.md §2.1, §3)
+	AuthInvalid = &Condition{Name: "auth.invalid", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 190, Subcode: 0, Title: "Invalid OAuth access token", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "The credentials are wrong or were revoked. Cloud message is free text, e.g. \"Invalid OAuth access token - Cannot parse access token\"; code 0 AuthException is a legacy form, not the default."}
+	// The token has expired; log in again (On-Prem tokens last 7 days; body UNCONFIRMED). Cloud message is free text, e.g. "Error validating access token - Session has expired on …". (errors.md §2.1, §3)
+	AuthExpired = &Condition{Name: "auth.expired", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 401}, Cloud: Cloud{Code: 190, Subcode: 463, Title: "Error validating access token", HTTP: 401, Type: "OAuthException"}, Delivery: Sync, Meaning: "The token has expired; log in again (On-Prem tokens last 7 days; body UNCONFIRMED). Cloud message is free text, e.g. \"Error validating access token - Session has expired on …\"."}
+	// The caller lacks the role or permission the call needs (On-Prem admin role; Cloud permission not granted or removed, or not eligible for the API). (errors.md §2.1, §3)
+	Forbidden = &Condition{Name: "auth.forbidden", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 403}, Cloud: Cloud{Code: 10, Subcode: 0, Title: "Permission Denied", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "The caller lacks the role or permission the call needs (On-Prem admin role; Cloud permission not granted or removed, or not eligible for the API)."}
+	// Permission not granted or removed. Cloud uses the whole 200–299 family; 200 is the default. (errors.md §2.1)
+	APIPermission = &Condition{Name: "auth.permission", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 200, Subcode: 0, Title: "API Permission", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "Permission not granted or removed. Cloud uses the whole 200–299 family; 200 is the default."}
+	// Capability or permissions problem. (errors.md §2.1)
+	Capability = &Condition{Name: "auth.capability", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 3, Subcode: 0, Title: "API Method", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "Capability or permissions problem."}
+	// Access denied on a messaging resource. On-Prem also uses it for a non-writable media directory and "App Expired - a version upgrade is required". (errors.md §2.1)
+	AccessDenied = &Condition{Name: "auth.access_denied", OnPrem: OnPrem{Code: 1005, Title: "Access denied", HTTP: 403}, Cloud: Cloud{Code: 131005, Subcode: 0, Title: "Access denied", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "Access denied on a messaging resource. On-Prem also uses it for a non-writable media directory and \"App Expired - a version upgrade is required\"."}
 	// The first admin login must send new_password. (errors.md §2.1)
 	PasswordChangeRequired = &Condition{Name: "auth.password_change_required", OnPrem: OnPrem{Code: 1024, Title: "Password Change Required", HTTP: 401}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The first admin login must send new_password."}
-	// A request-rate limit was hit (On-Prem bad-login, user-management and health limiters). (errors.md §2.1, §2.3)
-	TooManyRequests = &Condition{Name: "rate.api", OnPrem: OnPrem{Code: 1015, Title: "Too many requests", HTTP: 429}, Cloud: Cloud{Code: 4, Subcode: 0, Title: "API Too Many Calls", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A request-rate limit was hit (On-Prem bad-login, user-management and health limiters)."}
-	// Catch-all. (errors.md §2.2)
-	Generic = &Condition{Name: "svc.generic", OnPrem: OnPrem{Code: 1000, Title: "Generic error", HTTP: 500}, Cloud: Cloud{Code: 1, Subcode: 0, Title: "API Unknown", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Catch-all."}
-	// A required parameter is missing. (errors.md §2.2)
-	MissingParam = &Condition{Name: "req.missing_param", OnPrem: OnPrem{Code: 1008, Title: "Required parameter is missing", HTTP: 400}, Cloud: Cloud{Code: 131008, Subcode: 0, Title: "Required parameter is missing", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A required parameter is missing."}
-	// A parameter has the wrong type or value, or breaks a length or count limit. (errors.md §2.2)
-	InvalidParam = &Condition{Name: "req.invalid_value", OnPrem: OnPrem{Code: 1009, Title: "Parameter value is not valid", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter has the wrong type or value, or breaks a length or count limit."}
-	// A parameter is not allowed for this type or dialect. (errors.md §2.2)
-	UnexpectedParam = &Condition{Name: "req.unexpected_param", OnPrem: OnPrem{Code: 1010, Title: "Parameter is not required", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter is not allowed for this type or dialect."}
-	// The request is malformed (not JSON, wrong Content-Type, too large). (errors.md §2.2)
-	InvalidRequest = &Condition{Name: "req.invalid_request", OnPrem: OnPrem{Code: 1025, Title: "Invalid Request", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The request is malformed (not JSON, wrong Content-Type, too large)."}
-	// text.body is longer than 4096 characters. (errors.md §2.2)
-	MessageTooLong = &Condition{Name: "req.too_long", OnPrem: OnPrem{Code: 1001, Title: "Message too long", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "text.body is longer than 4096 characters."}
-	// recipient_type is not individual. (errors.md §2.2)
-	InvalidRecipientType = &Condition{Name: "req.recipient_type", OnPrem: OnPrem{Code: 1002, Title: "Invalid recipient type", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "recipient_type is not individual."}
-	// The recipient is the sending business number. (errors.md §2.2)
+	// The recipient is not on the sandbox allow list (On-Prem whitelist, deprecated in current docs; Cloud public test numbers). Cloud HTTP 400 is UNCONFIRMED (131030 is not in the Nov 2025 table). (errors.md §2.1, §7.10, §7.12)
+	RecipientNotAllowed = &Condition{Name: "recipient.not_allowed", OnPrem: OnPrem{Code: 1007, Title: "Recipient blocked to receive message", HTTP: 403}, Cloud: Cloud{Code: 131030, Subcode: 0, Title: "Recipient phone number not in allowed list", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The recipient is not on the sandbox allow list (On-Prem whitelist, deprecated in current docs; Cloud public test numbers). Cloud HTTP 400 is UNCONFIRMED (131030 is not in the Nov 2025 table)."}
+	// A request-rate limit was hit (On-Prem bad-login, user-management and health limiters, per-endpoint rps limits; Cloud app call-rate limit, HTTP 429 in older docs). (errors.md §2.1, §2.3, §3)
+	TooManyRequests = &Condition{Name: "rate.api", OnPrem: OnPrem{Code: 1015, Title: "Too many requests", HTTP: 429}, Cloud: Cloud{Code: 4, Subcode: 0, Title: "API Too Many Calls", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A request-rate limit was hit (On-Prem bad-login, user-management and health limiters, per-endpoint rps limits; Cloud app call-rate limit, HTTP 429 in older docs)."}
+	// Catch-all; invalid request or possible server error. (errors.md §2.2)
+	Generic = &Condition{Name: "svc.generic", OnPrem: OnPrem{Code: 1000, Title: "Generic error", HTTP: 500}, Cloud: Cloud{Code: 1, Subcode: 0, Title: "API Unknown", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Catch-all; invalid request or possible server error."}
+	// A required parameter is missing, e.g. to, text.body, media Content-Type. (errors.md §2.2, §3)
+	MissingParam = &Condition{Name: "req.missing_param", OnPrem: OnPrem{Code: 1008, Title: "Required parameter is missing", HTTP: 400}, Cloud: Cloud{Code: 131008, Subcode: 0, Title: "Required parameter is missing", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A required parameter is missing, e.g. to, text.body, media Content-Type."}
+	// A parameter has the wrong type or value, or breaks a length or count limit (On-Prem also duplicate list-row IDs). (errors.md §2.2, §3)
+	InvalidParam = &Condition{Name: "req.invalid_value", OnPrem: OnPrem{Code: 1009, Title: "Parameter value is not valid", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter has the wrong type or value, or breaks a length or count limit (On-Prem also duplicate list-row IDs)."}
+	// A parameter is unsupported, misspelled or not allowed for this type. Cloud 100 also covers length violations. (errors.md §2.2, §3)
+	UnexpectedParam = &Condition{Name: "req.unexpected_param", OnPrem: OnPrem{Code: 1010, Title: "Parameter is not required", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter is unsupported, misspelled or not allowed for this type. Cloud 100 also covers length violations."}
+	// The request is malformed (not JSON, wrong Content-Type, too large). Cloud 100 is the closest code. (errors.md §2.2)
+	InvalidRequest = &Condition{Name: "req.invalid_request", OnPrem: OnPrem{Code: 1025, Title: "Invalid Request", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The request is malformed (not JSON, wrong Content-Type, too large). Cloud 100 is the closest code."}
+	// text.body is longer than 4096 characters. Cloud 100 is the closest code (UNCONFIRMED). (errors.md §2.2, §3)
+	MessageTooLong = &Condition{Name: "req.too_long", OnPrem: OnPrem{Code: 1001, Title: "Message too long", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "text.body is longer than 4096 characters. Cloud 100 is the closest code (UNCONFIRMED)."}
+	// recipient_type is not individual. Cloud 131009 or 100 (UNCONFIRMED which); 131009 chosen. (errors.md §2.2)
+	InvalidRecipientType = &Condition{Name: "req.recipient_type", OnPrem: OnPrem{Code: 1002, Title: "Invalid recipient type", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "recipient_type is not individual. Cloud 131009 or 100 (UNCONFIRMED which); 131009 chosen."}
+	// The recipient is the sending business number. (errors.md §2.2, §3)
 	BadUser = &Condition{Name: "req.self_send", OnPrem: OnPrem{Code: 1021, Title: "Bad User", HTTP: 400}, Cloud: Cloud{Code: 131021, Subcode: 0, Title: "Recipient cannot be sender", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The recipient is the sending business number."}
-	// The resource does not exist. (errors.md §2.2)
-	NotFound = &Condition{Name: "resource.not_found", OnPrem: OnPrem{Code: 1006, Title: "Resource not found", HTTP: 404}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The resource does not exist."}
-	// The resource already exists. (errors.md §2.2)
-	AlreadyExists = &Condition{Name: "resource.exists", OnPrem: OnPrem{Code: 1004, Title: "Resource already exists", HTTP: 409}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The resource already exists."}
-	// Heavy load or planned downtime. (errors.md §2.3)
-	Overloaded = &Condition{Name: "svc.overloaded", OnPrem: OnPrem{Code: 1016, Title: "System overloaded", HTTP: 503}, Cloud: Cloud{Code: 2, Subcode: 0, Title: "API Service", HTTP: 503, Type: "OAuthException"}, Delivery: Sync, Meaning: "Heavy load or planned downtime."}
-	// An internal failure. (errors.md §2.5)
-	Internal = &Condition{Name: "svc.internal", OnPrem: OnPrem{Code: 1014, Title: "Internal error", HTTP: 500}, Cloud: Cloud{Code: 131000, Subcode: 0, Title: "Something went wrong", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "An internal failure."}
-	// The database failed. (errors.md §2.5)
-	DatabaseError = &Condition{Name: "svc.database", OnPrem: OnPrem{Code: 1023, Title: "Database error occurred", HTTP: 500}, Cloud: Cloud{Code: 131000, Subcode: 0, Title: "Something went wrong", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "The database failed."}
-	// The recipient is not a valid user. (errors.md §2.4)
-	UserNotValid = &Condition{Name: "user.invalid", OnPrem: OnPrem{Code: 1013, Title: "User is not valid", HTTP: 400}, Cloud: Cloud{Code: 131026, Subcode: 0, Title: "Message Undeliverable", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The recipient is not a valid user."}
+	// The phone-number ID refers to a deleted business number. (errors.md §2.2)
+	PhoneNumberDeleted = &Condition{Name: "phone.deleted", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 33, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The phone-number ID refers to a deleted business number."}
+	// Unknown media, user or other resource (On-Prem media GET answers 404 with no body). Cloud has no code; Graph object errors, and a media URL download answers 404. (errors.md §2.2)
+	NotFound = &Condition{Name: "resource.not_found", OnPrem: OnPrem{Code: 1006, Title: "Resource not found", HTTP: 404}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Unknown media, user or other resource (On-Prem media GET answers 404 with no body). Cloud has no code; Graph object errors, and a media URL download answers 404."}
+	// The resource already exists (media UUID conflict on upload). (errors.md §2.2)
+	AlreadyExists = &Condition{Name: "resource.exists", OnPrem: OnPrem{Code: 1004, Title: "Resource already exists", HTTP: 409}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The resource already exists (media UUID conflict on upload)."}
+	// Removed groups feature. Legacy only; never emit. (errors.md §2.2)
+	LegacyNotGroupParticipant = &Condition{Name: "legacy.group_not_participant", OnPrem: OnPrem{Code: 1003, Title: "Not a group participant", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Removed groups feature. Legacy only; never emit."}
+	// Removed groups feature. Legacy only; never emit. (errors.md §2.2)
+	LegacyGroupUnknown = &Condition{Name: "legacy.group_unknown", OnPrem: OnPrem{Code: 1012, Title: "Group is unknown", HTTP: 404}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Removed groups feature. Legacy only; never emit."}
+	// Removed groups feature. Legacy only; never emit. (errors.md §2.2)
+	LegacyNotGroupAdmin = &Condition{Name: "legacy.group_not_admin", OnPrem: OnPrem{Code: 1019, Title: "Not a group admin", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Removed groups feature. Legacy only; never emit."}
+	// Removed groups feature. Legacy only; never emit. (errors.md §2.2)
+	LegacyBadGroup = &Condition{Name: "legacy.group_bad", OnPrem: OnPrem{Code: 1020, Title: "Bad group", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Removed groups feature. Legacy only; never emit."}
+	// Removed groups feature. Legacy only; never emit. The reference gives no HTTP status; as a sub-1000 code it is treated as webhook-only. (errors.md §2.2)
+	LegacyGroupDoesNotExist = &Condition{Name: "legacy.group_missing", OnPrem: OnPrem{Code: 401, Title: "Group does not exist", HTTP: 0}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Status, Meaning: "Removed groups feature. Legacy only; never emit. The reference gives no HTTP status; as a sub-1000 code it is treated as webhook-only."}
+	// WABA management rate limit (200 or 5000 requests/hour per app per WABA). HTTP 429 in older docs. (errors.md §2.3)
+	WABARateLimit = &Condition{Name: "rate.waba", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 80007, Subcode: 0, Title: "Rate limit issues", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "WABA management rate limit (200 or 5000 requests/hour per app per WABA). HTTP 429 in older docs."}
+	// Too many messages from this number in a short time (Cloud 80 mps default). On-Prem failed status; Cloud synchronous (also A-sys), HTTP 429 in older docs. (errors.md §2.3, §3)
+	ThroughputLimit = &Condition{Name: "rate.throughput", OnPrem: OnPrem{Code: 429, Title: "Rate limit hit", HTTP: 0}, Cloud: Cloud{Code: 130429, Subcode: 0, Title: "Rate limit hit", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "Too many messages from this number in a short time (Cloud 80 mps default). On-Prem failed status; Cloud synchronous (also A-sys), HTTP 429 in older docs."}
+	// Heavy load or planned downtime (Cloud up to 5 minutes during updates; On-Prem also Coreapp job queue too large). (errors.md §2.3, §3, §5)
+	Overloaded = &Condition{Name: "svc.overloaded", OnPrem: OnPrem{Code: 1016, Title: "System overloaded", HTTP: 503}, Cloud: Cloud{Code: 2, Subcode: 0, Title: "API Service", HTTP: 503, Type: "OAuthException"}, Delivery: Sync, Meaning: "Heavy load or planned downtime (Cloud up to 5 minutes during updates; On-Prem also Coreapp job queue too large)."}
+	// More than 1 message per 6 s to the same user beyond the burst allowance. On-Prem equivalent UNCONFIRMED (reference suggests no limit). HTTP 429 in older docs. (errors.md §2.3, §3)
+	PairRateLimit = &Condition{Name: "rate.pair", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131056, Subcode: 0, Title: "(Business Account, Consumer Account) pair rate limit hit", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "More than 1 message per 6 s to the same user beyond the burst allowance. On-Prem equivalent UNCONFIRMED (reference suggests no limit). HTTP 429 in older docs."}
+	// Too many earlier messages were blocked or flagged as spam. On-Prem failed status; Cloud synchronous or failed status (HTTP 429 in older docs). (errors.md §2.3, §3)
+	SpamRateLimit = &Condition{Name: "rate.spam", OnPrem: OnPrem{Code: 471, Title: "Spam Rate limit hit", HTTP: 0}, Cloud: Cloud{Code: 131048, Subcode: 0, Title: "Spam rate limit hit", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "Too many earlier messages were blocked or flagged as spam. On-Prem failed status; Cloud synchronous or failed status (HTTP 429 in older docs)."}
+	// Too many register/deregister calls. (errors.md §2.3)
+	RegistrationRateLimit = &Condition{Name: "rate.registration", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133016, Subcode: 0, Title: "Account register deregister rate limit exceeded", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Too many register/deregister calls."}
+	// Groups API throttling. The reference gives no title; its placeholder is kept. (errors.md §2.3, §2.10)
+	GroupsRateLimit = &Condition{Name: "rate.groups", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131208, Subcode: 0, Title: "(groups rate limit)", HTTP: 429, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API throttling. The reference gives no title; its placeholder is kept."}
+	// More than 24 h since the user last wrote; use a template. Cloud has also been seen answering synchronously with 400. Old On-Prem title "Failed to send message because you are outside the support window for freeform messages to this user. Please use a valid HSM notification or reconsider." (errors.md §2.4, §3, §7.14)
+	WindowClosed = &Condition{Name: "window.closed", OnPrem: OnPrem{Code: 470, Title: "Re-engagement message", HTTP: 0}, Cloud: Cloud{Code: 131047, Subcode: 0, Title: "Re-engagement message", HTTP: 400, Type: "OAuthException"}, Delivery: Status, Meaning: "More than 24 h since the user last wrote; use a template. Cloud has also been seen answering synchronously with 400. Old On-Prem title \"Failed to send message because you are outside the support window for freeform messages to this user. Please use a valid HSM notification or reconsider.\""}
+	// The user is in an experiment group (Cloud marketing-message experiment holdout); skip this user. (errors.md §2.4, §3, §5)
+	Experiment = &Condition{Name: "recipient.experiment", OnPrem: OnPrem{Code: 472, Title: "User's number is part of an experiment", HTTP: 0}, Cloud: Cloud{Code: 130472, Subcode: 0, Title: "User's number is part of an experiment", HTTP: 400, Type: "OAuthException"}, Delivery: Status, Meaning: "The user is in an experiment group (Cloud marketing-message experiment holdout); skip this user."}
+	// The receiver cannot get this message (not a WhatsApp user, new ToS not accepted, or app older than Android/SMBA 2.21.15.15, iOS/SMBI 2.21.170.4, KaiOS 2.2130.10, Web 2.2132.6). Cloud typically a failed status. (errors.md §2.4, §3, §5)
+	ReceiverIncapable = &Condition{Name: "recipient.undeliverable", OnPrem: OnPrem{Code: 1026, Title: "Receiver Incapable", HTTP: 501}, Cloud: Cloud{Code: 131026, Subcode: 0, Title: "Message Undeliverable", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "The receiver cannot get this message (not a WhatsApp user, new ToS not accepted, or app older than Android/SMBA 2.21.15.15, iOS/SMBI 2.21.170.4, KaiOS 2.2130.10, Web 2.2132.6). Cloud typically a failed status."}
+	// Per-user marketing limit; withheld "to maintain healthy ecosystem engagement". Retry no sooner than 24 h. On-Prem deliberately folds it into 1026. (errors.md §2.4, §3, §5)
+	MarketingCap = &Condition{Name: "recipient.marketing_cap", OnPrem: OnPrem{Code: 1026, Title: "Receiver Incapable", HTTP: 501}, Cloud: Cloud{Code: 131049, Subcode: 0, Title: "Meta chose not to deliver.", HTTP: 400, Type: "OAuthException"}, Delivery: Status, Meaning: "Per-user marketing limit; withheld \"to maintain healthy ecosystem engagement\". Retry no sooner than 24 h. On-Prem deliberately folds it into 1026."}
+	// The user opted out of marketing messages; do not retry (see the user_preferences webhook). On-Prem has no code; §3 says treat as 1026. (errors.md §2.4, §3)
+	Unsubscribed = &Condition{Name: "recipient.marketing_optout", OnPrem: OnPrem{Code: 1026, Title: "Receiver Incapable", HTTP: 501}, Cloud: Cloud{Code: 131050, Subcode: 0, Title: "User has stopped receipt of marketing messages.", HTTP: 400, Type: "OAuthException"}, Delivery: Status, Meaning: "The user opted out of marketing messages; do not retry (see the user_preferences webhook). On-Prem has no code; §3 says treat as 1026."}
+	// The recipient is not a valid WhatsApp user (On-Prem pre-check, synchronous; Cloud closest is 131026 in a failed status). (errors.md §2.4)
+	UserNotValid = &Condition{Name: "user.invalid", OnPrem: OnPrem{Code: 1013, Title: "User is not valid", HTTP: 400}, Cloud: Cloud{Code: 131026, Subcode: 0, Title: "Message Undeliverable", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "The recipient is not a valid WhatsApp user (On-Prem pre-check, synchronous; Cloud closest is 131026 in a failed status)."}
+	// The contact's identity changed and must be acknowledged via PUT /v1/contacts/{wa_id}/identity. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud code UNCONFIRMED (recipient_identity_key_hash mismatch is unpublished). (errors.md §2.4, §4.2, §7.5)
+	IdentityAckRequired = &Condition{Name: "identity.ack_required", OnPrem: OnPrem{Code: 1028, Title: "A user_identity_changed system notification requires acknowledgement", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The contact's identity changed and must be acknowledged via PUT /v1/contacts/{wa_id}/identity. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud code UNCONFIRMED (recipient_identity_key_hash mismatch is unpublished)."}
+	// Identity changed (older behaviour). Old title "Failed to send message since we detect an identity change of the contact". (errors.md §2.4)
+	IdentityChanged = &Condition{Name: "identity.changed", OnPrem: OnPrem{Code: 480, Title: "User potentially changed", HTTP: 0}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Status, Meaning: "Identity changed (older behaviour). Old title \"Failed to send message since we detect an identity change of the contact\"."}
+	// The message was pending more than 1 day (client down more than a day); resend. (errors.md §2.4)
+	PendingTooLong = &Condition{Name: "send.pending_too_long", OnPrem: OnPrem{Code: 408, Title: "Message is not valid", HTTP: 0}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Status, Meaning: "The message was pending more than 1 day (client down more than a day); resend."}
+	// Not sent within its ttl. Cloud has no documented status (TTL 30 days, 10 min for authentication templates). (errors.md §2.4)
+	MessageExpired = &Condition{Name: "send.expired", OnPrem: OnPrem{Code: 410, Title: "Message expired", HTTP: 0}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Status, Meaning: "Not sent within its ttl. Cloud has no documented status (TTL 30 days, 10 min for authentication templates)."}
+	// Unknown send failure; retry, open a ticket if it persists. On-Prem failed status; Cloud synchronous or failed status. (errors.md §2.4, §3, §5)
+	SendFailed = &Condition{Name: "send.generic_failure", OnPrem: OnPrem{Code: 500, Title: "Generic error", HTTP: 0}, Cloud: Cloud{Code: 131000, Subcode: 0, Title: "Something went wrong", HTTP: 500, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "Unknown send failure; retry, open a ticket if it persists. On-Prem failed status; Cloud synchronous or failed status."}
+	// The recipient's client cannot render buttons. Cloud 131026 is likely (UNCONFIRMED). (errors.md §2.4)
+	TemplateButtonsUnsupported = &Condition{Name: "template.buttons_unsupported", OnPrem: OnPrem{Code: 2013, Title: "Template Buttons Unsupported", HTTP: 501}, Cloud: Cloud{Code: 131026, Subcode: 0, Title: "Message Undeliverable", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "The recipient's client cannot render buttons. Cloud 131026 is likely (UNCONFIRMED)."}
+	// Country restriction for the business category (asynchronous form UNCONFIRMED). (errors.md §2.4)
+	CountryRestricted = &Condition{Name: "recipient.country_restricted", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 130497, Subcode: 0, Title: "Business account is restricted from messaging users in this country.", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "Country restriction for the business category (asynchronous form UNCONFIRMED)."}
+	// No payment account, credit line over limit or not set, WABA deleted or suspended, timezone/currency not set, OBO pending or declined, or free tier exceeded without payment. (errors.md §2.5, §3)
+	PaymentIssue = &Condition{Name: "billing.payment", OnPrem: OnPrem{Code: 402, Title: "Business eligibility — Payment issue", HTTP: 0}, Cloud: Cloud{Code: 131042, Subcode: 0, Title: "Business eligibility payment issue", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "No payment account, credit line over limit or not set, WABA deleted or suspended, timezone/currency not set, OBO pending or declined, or free tier exceeded without payment."}
+	// Account locked for a policy violation or a data mismatch such as a wrong two-step PIN (Cloud). On-Prem HTTP UNCONFIRMED (403 per §4.2 recommendation). (errors.md §2.5, §3, §4.2)
+	AccountLocked = &Condition{Name: "integrity.locked", OnPrem: OnPrem{Code: 1031, Title: "Sender account has been locked", HTTP: 403}, Cloud: Cloud{Code: 131031, Subcode: 0, Title: "Account has been locked", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "Account locked for a policy violation or a data mismatch such as a wrong two-step PIN (Cloud). On-Prem HTTP UNCONFIRMED (403 per §4.2 recommendation)."}
+	// The WABA is restricted or disabled. (errors.md §2.5)
+	PolicyBlocked = &Condition{Name: "integrity.blocked", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 368, Subcode: 0, Title: "Temporarily blocked for policies violations", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "The WABA is restricted or disabled."}
+	// Download a new certificate and re-register. On-Prem failed status; Cloud 131045 (closest) synchronous. (errors.md §2.5)
+	CertUnsigned = &Condition{Name: "cert.unsigned", OnPrem: OnPrem{Code: 430, Title: "Unsigned certificate", HTTP: 0}, Cloud: Cloud{Code: 131045, Subcode: 0, Title: "Incorrect certificate", HTTP: 500, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "Download a new certificate and re-register. On-Prem failed status; Cloud 131045 (closest) synchronous."}
+	// Download a new certificate and re-register. Cloud 131045 is the closest code. (errors.md §2.5)
+	CertIDMismatch = &Condition{Name: "cert.id_mismatch", OnPrem: OnPrem{Code: 432, Title: "Certificate ID mismatch", HTTP: 0}, Cloud: Cloud{Code: 131045, Subcode: 0, Title: "Incorrect certificate", HTTP: 500, Type: "OAuthException"}, Delivery: Status, Meaning: "Download a new certificate and re-register. Cloud 131045 is the closest code."}
+	// Re-registered with new identity keys without redoing the certificate flow. Cloud 131045 is the closest code. (errors.md §2.5)
+	CertSignatureInvalid = &Condition{Name: "cert.signature_invalid", OnPrem: OnPrem{Code: 433, Title: "Certificate signature invalid", HTTP: 0}, Cloud: Cloud{Code: 131045, Subcode: 0, Title: "Incorrect certificate", HTTP: 500, Type: "OAuthException"}, Delivery: Status, Meaning: "Re-registered with new identity keys without redoing the certificate flow. Cloud 131045 is the closest code."}
+	// A 555 number has no approved display name; approve it. (errors.md §2.5)
+	DisplayNameApproval = &Condition{Name: "account.display_name_pending", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131037, Subcode: 0, Title: "WhatsApp provided number needs display name approval before message can be sent", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A 555 number has no approved display name; approve it."}
+	// Payments only. (errors.md §2.5)
+	PaymentsTermsNotAccepted = &Condition{Name: "payments.tos", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 134011, Subcode: 0, Title: "WhatsApp Payments terms of service has not been accepted", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Payments only."}
+	// Up to about 1 minute during the throughput upgrade (the doc labels 500 "Bad Request"). (errors.md §2.5)
+	Maintenance = &Condition{Name: "svc.maintenance", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131057, Subcode: 0, Title: "Account in maintenance mode", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "Up to about 1 minute during the throughput upgrade (the doc labels 500 \"Bad Request\")."}
+	// The client or service is temporarily unavailable. (errors.md §2.5, §5)
+	ServiceNotReady = &Condition{Name: "svc.not_ready", OnPrem: OnPrem{Code: 1011, Title: "Service not ready", HTTP: 500}, Cloud: Cloud{Code: 131016, Subcode: 0, Title: "Service unavailable", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "The client or service is temporarily unavailable."}
+	// Registration server temporarily unavailable; retry later. (errors.md §2.5)
+	RegistrationUnavailable = &Condition{Name: "svc.registration_unavailable", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133004, Subcode: 0, Title: "Server Temporarily Unavailable", HTTP: 503, Type: "OAuthException"}, Delivery: Sync, Meaning: "Registration server temporarily unavailable; retry later."}
+	// An internal failure (On-Prem Coreapp unreachable, bad image on upload, endpoint not found). Cloud closest is 131000 (or 1 API Unknown / 400). (errors.md §2.5)
+	Internal = &Condition{Name: "svc.internal", OnPrem: OnPrem{Code: 1014, Title: "Internal error", HTTP: 500}, Cloud: Cloud{Code: 131000, Subcode: 0, Title: "Something went wrong", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "An internal failure (On-Prem Coreapp unreachable, bad image on upload, endpoint not found). Cloud closest is 131000 (or 1 API Unknown / 400)."}
+	// The database failed. The reference gives no Cloud code; 131000 is our choice, as for svc.internal. (errors.md §2.5)
+	DatabaseError = &Condition{Name: "svc.database", OnPrem: OnPrem{Code: 1023, Title: "Database error occurred", HTTP: 500}, Cloud: Cloud{Code: 131000, Subcode: 0, Title: "Something went wrong", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "The database failed. The reference gives no Cloud code; 131000 is our choice, as for svc.internal."}
+	// A master-only request (settings, import, export, code request, register) hit a non-primary master; retry. (errors.md §2.5)
+	NotPrimaryMaster = &Condition{Name: "svc.not_primary_master", OnPrem: OnPrem{Code: 1017, Title: "Not Primary Master", HTTP: 500}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "A master-only request (settings, import, export, code request, register) hit a non-primary master; retry."}
+	// The request hit a Coreapp that does not own the shard (shard failover); retry. (errors.md §2.5)
+	NotPrimaryCoreapp = &Condition{Name: "svc.not_primary_coreapp", OnPrem: OnPrem{Code: 1018, Title: "Not Primary Coreapp", HTTP: 500}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The request hit a Coreapp that does not own the shard (shard failover); retry."}
+	// Set webhooks.url first. (errors.md §2.5)
+	WebhooksNotConfigured = &Condition{Name: "webhook.not_configured", OnPrem: OnPrem{Code: 1022, Title: "Webhooks URL is not configured", HTTP: 412}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Set webhooks.url first."}
+	// Register the number. On-Prem has no code; health reports unregistered. (errors.md §2.5)
+	NotRegistered = &Condition{Name: "registration.not_registered", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133010, Subcode: 0, Title: "Phone number Not Registered", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Register the number. On-Prem has no code; health reports unregistered."}
+	// The previous deregistration did not finish; deregister again. (errors.md §2.5)
+	IncompleteDeregistration = &Condition{Name: "registration.incomplete_deregistration", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133000, Subcode: 0, Title: "Incomplete Deregistration", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "The previous deregistration did not finish; deregister again."}
+	// Registration with a wrong two-step PIN. On-Prem code UNCONFIRMED. (errors.md §2.5)
+	PINMismatch = &Condition{Name: "registration.pin_mismatch", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133005, Subcode: 0, Title: "Two step verification PIN Mismatch", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Registration with a wrong two-step PIN. On-Prem code UNCONFIRMED."}
+	// The two-step PIN was guessed too often. On-Prem code UNCONFIRMED. (errors.md §2.5)
+	PINTooManyGuesses = &Condition{Name: "registration.pin_too_many_guesses", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133008, Subcode: 0, Title: "Too Many two step verification PIN Guesses", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The two-step PIN was guessed too often. On-Prem code UNCONFIRMED."}
+	// The two-step PIN was guessed too fast. On-Prem code UNCONFIRMED. (errors.md §2.5)
+	PINGuessedTooFast = &Condition{Name: "registration.pin_too_fast", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133009, Subcode: 0, Title: "Two step verification PIN Guessed Too Fast", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The two-step PIN was guessed too fast. On-Prem code UNCONFIRMED."}
+	// Verify the number again. (errors.md §2.5)
+	ReverificationNeeded = &Condition{Name: "registration.reverification_needed", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133006, Subcode: 0, Title: "Phone number re-verification needed", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Verify the number again."}
+	// The number was recently deleted; wait about 5 minutes. (errors.md §2.5)
+	NumberRecentlyDeleted = &Condition{Name: "registration.recently_deleted", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 133015, Subcode: 0, Title: "Please wait a few minutes before attempting to register this phone number", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The number was recently deleted; wait about 5 minutes."}
+	// Internal "undefined" code 0; the WebApp substitutes it with details "Undefined error code N". Avoid emitting it. (errors.md §2.5)
+	Undefined = &Condition{Name: "onprem.undefined", OnPrem: OnPrem{Code: 0, Title: "(undefined)", HTTP: 500}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Internal \"undefined\" code 0; the WebApp substitutes it with details \"Undefined error code N\". Avoid emitting it."}
+	// The media the user sent could not be downloaded; ask the user to resend. On-Prem top-level webhook error; Cloud rides on the inbound message (also a failed status), and also covers inbound files over 100 MB. (errors.md §2.6, §3)
+	MediaDownload = &Condition{Name: "media.download", OnPrem: OnPrem{Code: 400, Title: "Media download error", HTTP: 0}, Cloud: Cloud{Code: 131052, Subcode: 0, Title: "Media download error", HTTP: 400, Type: "OAuthException"}, Delivery: System, Meaning: "The media the user sent could not be downloaded; ask the user to resend. On-Prem top-level webhook error; Cloud rides on the inbound message (also a failed status), and also covers inbound files over 100 MB."}
+	// Inbound media download was rate-limited; ask the sender to resend. (errors.md §2.6)
+	MediaDownloadRateLimit = &Condition{Name: "media.download_rate_limited", OnPrem: OnPrem{Code: 429, Title: "Rate limit hit", HTTP: 0}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: System, Meaning: "Inbound media download was rate-limited; ask the sender to resend."}
+	// Media upload failed, or the MIME type is unsupported or mismatched; check it (file -I). On-Prem answers a missing Content-Type with 1008 (MissingParam). Cloud also reports it in a failed status when sending by link. (errors.md §2.6, §3)
+	MediaUpload = &Condition{Name: "media.upload", OnPrem: OnPrem{Code: 1014, Title: "Internal error", HTTP: 500}, Cloud: Cloud{Code: 131053, Subcode: 0, Title: "Media upload error", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "Media upload failed, or the MIME type is unsupported or mismatched; check it (file -I). On-Prem answers a missing Content-Type with 1008 (MissingParam). Cloud also reports it in a failed status when sending by link."}
+	// The header media type is not allowed. Cloud 131053 is the closest code. (errors.md §2.6)
+	TemplateMediaFormat = &Condition{Name: "template.media_format", OnPrem: OnPrem{Code: 2008, Title: "Template Media Format Unsupported", HTTP: 400}, Cloud: Cloud{Code: 131053, Subcode: 0, Title: "Media upload error", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The header media type is not allowed. Cloud 131053 is the closest code."}
+	// The number of values differs from the number of variables. (errors.md §2.7, §3)
+	TemplateParamCountMismatch = &Condition{Name: "template.param_count", OnPrem: OnPrem{Code: 2000, Title: "Template Param Count Mismatch", HTTP: 400}, Cloud: Cloud{Code: 132000, Subcode: 0, Title: "Template Param Count Mismatch", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The number of values differs from the number of variables."}
+	// Wrong name or language, or the template is not active. (errors.md §2.7, §3)
+	TemplateMissing = &Condition{Name: "template.missing", OnPrem: OnPrem{Code: 2001, Title: "Template Missing", HTTP: 404}, Cloud: Cloud{Code: 132001, Subcode: 0, Title: "Template does not exist", HTTP: 404, Type: "OAuthException"}, Delivery: Sync, Meaning: "Wrong name or language, or the template is not active."}
+	// The recipient could not fetch the template's language pack (synchronous in the WebApp, likely a failed status). (errors.md §2.7)
+	TemplateFetchFailed = &Condition{Name: "template.fetch_failed", OnPrem: OnPrem{Code: 2002, Title: "Template Fetch Failed", HTTP: 404}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: SyncOrStatus, Meaning: "The recipient could not fetch the template's language pack (synchronous in the WebApp, likely a failed status)."}
+	// No translation for the language/locale. Cloud 132001 is the closest code. (errors.md §2.7)
+	TemplatePackMissing = &Condition{Name: "template.pack_missing", OnPrem: OnPrem{Code: 2003, Title: "Template Pack Missing", HTTP: 404}, Cloud: Cloud{Code: 132001, Subcode: 0, Title: "Template does not exist", HTTP: 404, Type: "OAuthException"}, Delivery: Sync, Meaning: "No translation for the language/locale. Cloud 132001 is the closest code."}
+	// A parameter value exceeds its limit. Cloud 100 is the closest code. (errors.md §2.7)
+	TemplateParamTooLong = &Condition{Name: "template.param_too_long", OnPrem: OnPrem{Code: 2004, Title: "Template Param Length Too Long", HTTP: 400}, Cloud: Cloud{Code: 100, Subcode: 0, Title: "Invalid parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter value exceeds its limit. Cloud 100 is the closest code."}
+	// The rendered text is too long. (errors.md §2.7)
+	TemplateHydratedTooLong = &Condition{Name: "template.hydrated_too_long", OnPrem: OnPrem{Code: 2005, Title: "Template Hydrated Text Too Long", HTTP: 400}, Cloud: Cloud{Code: 132005, Subcode: 0, Title: "Template Hydrated Text Too Long", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The rendered text is too long."}
+	// Newlines, tabs or more than 4 consecutive spaces in parameters. (errors.md §2.7)
+	TemplateWhitespacePolicy = &Condition{Name: "template.whitespace_policy", OnPrem: OnPrem{Code: 2006, Title: "Template White Space Policy Violated", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Newlines, tabs or more than 4 consecutive spaces in parameters."}
+	// A parameter breaks the format-character policy. (errors.md §2.7)
+	TemplateFormatCharPolicy = &Condition{Name: "template.format_char_policy", OnPrem: OnPrem{Code: 2007, Title: "Template Format Character Policy Violated", HTTP: 400}, Cloud: Cloud{Code: 132007, Subcode: 0, Title: "Template Format Character Policy Violated", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A parameter breaks the format-character policy."}
+	// Header, body or button parameters are missing. (errors.md §2.7)
+	TemplateRequiredComponentMissing = &Condition{Name: "template.required_component_missing", OnPrem: OnPrem{Code: 2009, Title: "Template Required Component Missing", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Header, body or button parameters are missing."}
+	// The URL in a button is invalid. (errors.md §2.7)
+	TemplateInvalidURL = &Condition{Name: "template.invalid_url", OnPrem: OnPrem{Code: 2010, Title: "Template Invalid Hydrated URL", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The URL in a button is invalid."}
+	// The phone number in a button is invalid. (errors.md §2.7)
+	TemplateInvalidPhone = &Condition{Name: "template.invalid_phone", OnPrem: OnPrem{Code: 2011, Title: "Template Invalid Phone Number", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The phone number in a button is invalid."}
+	// A text/currency/date_time/media parameter differs from the definition. (errors.md §2.7)
+	TemplateParamFormatMismatch = &Condition{Name: "template.param_format", OnPrem: OnPrem{Code: 2012, Title: "Template Parameter Format Mismatch", HTTP: 400}, Cloud: Cloud{Code: 132012, Subcode: 0, Title: "Template Parameter Format Mismatch", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "A text/currency/date_time/media parameter differs from the definition."}
+	// The template language pack has not been downloaded yet (not a missing namespace, which is accepted from v2.41). HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.7, §4.2)
+	TemplateNamespaceEmpty = &Condition{Name: "template.namespace_empty", OnPrem: OnPrem{Code: 2014, Title: "Expected Namespace is Empty", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The template language pack has not been downloaded yet (not a missing namespace, which is accepted from v2.41). HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The template was rejected. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud 132001 is the closest code. (errors.md §2.7, §4.2)
+	TemplateRejected = &Condition{Name: "template.rejected", OnPrem: OnPrem{Code: 2060, Title: "Template Rejected", HTTP: 400}, Cloud: Cloud{Code: 132001, Subcode: 0, Title: "Template does not exist", HTTP: 404, Type: "OAuthException"}, Delivery: Sync, Meaning: "The template was rejected. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud 132001 is the closest code."}
+	// The template is paused for low quality. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud also sends a failed status when a paced message is dropped. (errors.md §2.7, §3, §4.2)
+	TemplatePaused = &Condition{Name: "template.paused", OnPrem: OnPrem{Code: 2061, Title: "Template Paused", HTTP: 400}, Cloud: Cloud{Code: 132015, Subcode: 0, Title: "Template is Paused", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "The template is paused for low quality. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud also sends a failed status when a paced message is dropped."}
+	// The template was paused too often and is permanently disabled. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.7, §3, §4.2)
+	TemplateDisabled = &Condition{Name: "template.disabled", OnPrem: OnPrem{Code: 2062, Title: "Template Disabled", HTTP: 400}, Cloud: Cloud{Code: 132016, Subcode: 0, Title: "Template is Disabled", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The template was paused too often and is permanently disabled. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The namespace is present but is not the WABA's (details "The namespace does not correspond to the WABA id"). (errors.md §2.7)
+	TemplateNamespaceMismatch = &Condition{Name: "template.namespace_mismatch", OnPrem: OnPrem{Code: 1009, Title: "Parameter value is not valid", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The namespace is present but is not the WABA's (details \"The namespace does not correspond to the WABA id\")."}
+	// Template creation - a field exceeds its character limit. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateCharLimit = &Condition{Name: "template.create_char_limit", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388040, Subcode: 0, Title: "character limit", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - a field exceeds its character limit. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Template creation - invalid header format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateHeaderFormat = &Condition{Name: "template.create_header_format", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388047, Subcode: 0, Title: "header format", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - invalid header format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Template creation - invalid body format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateBodyFormat = &Condition{Name: "template.create_body_format", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388072, Subcode: 0, Title: "body format", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - invalid body format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Template creation - invalid footer format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateFooterFormat = &Condition{Name: "template.create_footer_format", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388073, Subcode: 0, Title: "footer format", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - invalid footer format. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Template creation - too many parameters for the amount of text. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateParamRatio = &Condition{Name: "template.create_param_ratio", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388293, Subcode: 0, Title: "parameter-word ratio", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - too many parameters for the amount of text. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Template creation - the text starts or ends with a parameter. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title. (errors.md §2.7)
+	TemplateCreateParamEdge = &Condition{Name: "template.create_param_edge", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388299, Subcode: 0, Title: "leading or trailing parameter", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template creation - the text starts or ends with a parameter. Management API only; HTTP UNCONFIRMED. The reference gives a gist, not Meta's title."}
+	// Too many templates (250 per unverified WABA). Management API only; HTTP UNCONFIRMED. (errors.md §2.7)
+	TemplateLimitExceeded = &Condition{Name: "template.limit_exceeded", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388019, Subcode: 0, Title: "Message Template Limit Exceeded", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Too many templates (250 per unverified WABA). Management API only; HTTP UNCONFIRMED."}
+	// Invalid pagination cursor on GET …/message_templates (v24.0+). The reference gives no title; its placeholder is kept. (errors.md §2.7)
+	InvalidCursor = &Condition{Name: "req.invalid_cursor", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131059, Subcode: 0, Title: "(invalid cursor)", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Invalid pagination cursor on GET …/message_templates (v24.0+). The reference gives no title; its placeholder is kept."}
+	// The section count must be 1–10. On-Prem HTTP UNCONFIRMED (400 likely). Cloud 131009 is the closest code. (errors.md §2.8, §4.2)
+	SectionCount = &Condition{Name: "interactive.section_count", OnPrem: OnPrem{Code: 2015, Title: "Invalid number of sections", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The section count must be 1–10. On-Prem HTTP UNCONFIRMED (400 likely). Cloud 131009 is the closest code."}
+	// Each section needs at least 1 row and there may be at most 10 in total. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud 131009 is the closest code. (errors.md §2.8, §4.2)
+	RowCount = &Condition{Name: "interactive.row_count", OnPrem: OnPrem{Code: 2016, Title: "Invalid number of rows", HTTP: 400}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Each section needs at least 1 row and there may be at most 10 in total. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). Cloud 131009 is the closest code."}
+	// Interactive message character policy violated. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	CharacterPolicy = &Condition{Name: "interactive.character_policy", OnPrem: OnPrem{Code: 2017, Title: "Character Policy Violated", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Interactive message character policy violated. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// A section has no products, or the total exceeds 30. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ProductCount = &Condition{Name: "commerce.product_count", OnPrem: OnPrem{Code: 2023, Title: "Invalid number of product", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "A section has no products, or the total exceeds 30. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The catalog is missing or not owned by the WABA. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	CatalogNotFound = &Condition{Name: "commerce.catalog_not_found", OnPrem: OnPrem{Code: 2024, Title: "Catalog ID not found", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The catalog is missing or not owned by the WABA. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The catalog is not linked to the sending number. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	CatalogNotLinked = &Condition{Name: "commerce.catalog_not_linked", OnPrem: OnPrem{Code: 2025, Title: "Catalog ID not linked to API number", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The catalog is not linked to the sending number. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// Some products were not found (Cloud sends the partial list instead). HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ProductsMissing = &Condition{Name: "commerce.products_missing", OnPrem: OnPrem{Code: 2026, Title: "Missing products", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "Some products were not found (Cloud sends the partial list instead). HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// None of the products were found; nothing is sent (Cloud errors too, code UNCONFIRMED). HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	NoProducts = &Condition{Name: "commerce.no_products", OnPrem: OnPrem{Code: 2027, Title: "No products found", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "None of the products were found; nothing is sent (Cloud errors too, code UNCONFIRMED). HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// India only - every product failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ComplianceAllFailed = &Condition{Name: "commerce.compliance_all_failed", OnPrem: OnPrem{Code: 2028, Title: "List all products failed compliance", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "India only - every product failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// India only - some products failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ComplianceSomeFailed = &Condition{Name: "commerce.compliance_some_failed", OnPrem: OnPrem{Code: 2029, Title: "List some products failed compliance", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "India only - some products failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// India only - products are invalid or failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ComplianceMixedInvalid = &Condition{Name: "commerce.compliance_mixed", OnPrem: OnPrem{Code: 2030, Title: "List mixed products invalid and failed compliance", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "India only - products are invalid or failed compliance. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The interactive header is malformed. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	InvalidHeaderStructure = &Condition{Name: "interactive.header_structure", OnPrem: OnPrem{Code: 2036, Title: "Invalid Header Structure", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The interactive header is malformed. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// India only - compliance info was not provided. HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	ComplianceInfoMissing = &Condition{Name: "commerce.compliance_info_missing", OnPrem: OnPrem{Code: 2050, Title: "Missing Compliance Info", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "India only - compliance info was not provided. HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The Flow ID is missing, not the WABA's, or the Flow is in an invalid state. Code UNCONFIRMED (one of 2063–2067, inferred from row order); title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2). (errors.md §2.8, §6, §7.6)
+	FlowInvalid = &Condition{Name: "flow.invalid_id", OnPrem: OnPrem{Code: 2063, Title: "Invalid Flow ID", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The Flow ID is missing, not the WABA's, or the Flow is in an invalid state. Code UNCONFIRMED (one of 2063–2067, inferred from row order); title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2)."}
+	// The Flow message version is invalid (see the Flows changelog). Code UNCONFIRMED (one of 2063–2067, inferred from row order); title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2). (errors.md §2.8, §6, §7.6)
+	FlowMessageVersion = &Condition{Name: "flow.invalid_message_version", OnPrem: OnPrem{Code: 2064, Title: "Invalid Flow message version", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The Flow message version is invalid (see the Flows changelog). Code UNCONFIRMED (one of 2063–2067, inferred from row order); title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2)."}
+	// The Flow is blocked, also when its endpoint is not configured (no public key). On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	FlowBlocked = &Condition{Name: "flow.blocked", OnPrem: OnPrem{Code: 2068, Title: "Flow is blocked", HTTP: 400}, Cloud: Cloud{Code: 132068, Subcode: 0, Title: "Flow is blocked", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The Flow is blocked, also when its endpoint is not configured (no public key). On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// 10 messages with this Flow were already sent in the last hour. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation). (errors.md §2.8, §4.2)
+	FlowThrottled = &Condition{Name: "flow.throttled", OnPrem: OnPrem{Code: 2069, Title: "Flow is throttled", HTTP: 400}, Cloud: Cloud{Code: 132069, Subcode: 0, Title: "Flow is throttled", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "10 messages with this Flow were already sent in the last hour. On-Prem HTTP UNCONFIRMED (400 per §4.2 recommendation)."}
+	// The Flow JSON version is invalid or expired. Code inferred from position; title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2). (errors.md §2.8, §6, §7.6)
+	FlowJSONVersion = &Condition{Name: "flow.invalid_json_version", OnPrem: OnPrem{Code: 2070, Title: "Invalid Flow JSON version", HTTP: 400}, Cloud: Cloud{Code: 0, Subcode: 0, Title: "", HTTP: 0, Type: ""}, Delivery: Sync, Meaning: "The Flow JSON version is invalid or expired. Code inferred from position; title UNCONFIRMED (ours); HTTP UNCONFIRMED (400 per §4.2)."}
+	// The user sent a type the API cannot represent. On-Prem type "unknown", details "Message type is not currently supported"; Cloud type "unsupported" with unsupported.type (e.g. edit, poll), details "Message type is currently not supported.". (errors.md §2.9, §3)
+	UnknownMessageType = &Condition{Name: "inbound.unsupported", OnPrem: OnPrem{Code: 501, Title: "Unknown message type", HTTP: 0}, Cloud: Cloud{Code: 131051, Subcode: 0, Title: "Message type unknown", HTTP: 0, Type: "OAuthException"}, Delivery: Inbound, Meaning: "The user sent a type the API cannot represent. On-Prem type \"unknown\", details \"Message type is not currently supported\"; Cloud type \"unsupported\" with unsupported.type (e.g. edit, poll), details \"Message type is currently not supported.\"."}
+	// The message type cannot be sent, e.g. a document with a caption. On-Prem answers an unknown `type` with 1009 (InvalidParam) and a known but unsupported one with 501 in a failed status (UNCONFIRMED); Cloud answers 131051 synchronously. (errors.md §2.2)
+	UnsupportedMessageType = &Condition{Name: "send.unsupported_type", OnPrem: OnPrem{Code: 501, Title: "Message type is not currently supported", HTTP: 0}, Cloud: Cloud{Code: 131051, Subcode: 0, Title: "Unsupported message type", HTTP: 400, Type: "OAuthException"}, Delivery: SyncOrStatus, Meaning: "The message type cannot be sent, e.g. a document with a caption. On-Prem answers an unknown `type` with 1009 (InvalidParam) and a known but unsupported one with 501 in a failed status (UNCONFIRMED); Cloud answers 131051 synchronously."}
+	// A reaction could not be delivered - the target is too old, not in the thread, deleted, or itself a reaction (Cloud also as a top-level webhook error). (errors.md §2.9)
+	ReactionUndeliverable = &Condition{Name: "inbound.reaction_undeliverable", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131009, Subcode: 0, Title: "Parameter value is not valid", HTTP: 0, Type: "OAuthException"}, Delivery: Inbound, Meaning: "A reaction could not be delivered - the target is too old, not in the thread, deleted, or itself a reaction (Cloud also as a top-level webhook error)."}
+	// Unsupported companion device on a business-app coexistence number. The reference says only "asynchronous" and gives no title; its placeholder is kept. (errors.md §2.9)
+	UnsupportedCompanion = &Condition{Name: "inbound.unsupported_companion", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131060, Subcode: 0, Title: "(unsupported companion device)", HTTP: 0, Type: "OAuthException"}, Delivery: Status, Meaning: "Unsupported companion device on a business-app coexistence number. The reference says only \"asynchronous\" and gives no title; its placeholder is kept."}
+	// The Marketing Messages API only supports marketing templates. (errors.md §2.10)
+	MMMethodNotAllowed = &Condition{Name: "mm.method_not_allowed", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131055, Subcode: 0, Title: "Method not allowed", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "The Marketing Messages API only supports marketing templates."}
+	// An authentication template was addressed to a business-scoped user ID. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	AuthTemplateNeedsPhone = &Condition{Name: "template.auth_needs_phone", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131062, Subcode: 0, Title: "Authentication templates can only go to phone numbers, not business-scoped user IDs", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "An authentication template was addressed to a business-scoped user ID. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Marketing Messages API - only marketing messages are allowed. (errors.md §2.10)
+	MMOnlyMarketing = &Condition{Name: "mm.only_marketing", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 134100, Subcode: 0, Title: "only marketing messages", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Marketing Messages API - only marketing messages are allowed."}
+	// Marketing Messages API - the template is still syncing. (errors.md §2.10)
+	MMTemplateSyncing = &Condition{Name: "mm.template_syncing", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 134101, Subcode: 0, Title: "template still syncing", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Marketing Messages API - the template is still syncing."}
+	// Marketing Messages API - the template is unavailable. (errors.md §2.10)
+	MMTemplateUnavailable = &Condition{Name: "mm.template_unavailable", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 134102, Subcode: 0, Title: "template unavailable", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "Marketing Messages API - the template is unavailable."}
+	// Generic user error. (errors.md §2.10)
+	GenericUserError = &Condition{Name: "req.generic_user_error", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 135000, Subcode: 0, Title: "Generic user error", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Generic user error."}
+	// The number is being migrated. HTTP not stated; 500 assumed from 131057, which §2.5 pairs with it (UNCONFIRMED). (errors.md §2.10, §2.5)
+	MigrationMaintenance = &Condition{Name: "migration.maintenance", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2494100, Subcode: 0, Title: "Phone migration: account in maintenance mode", HTTP: 500, Type: "OAuthException"}, Delivery: Sync, Meaning: "The number is being migrated. HTTP not stated; 500 assumed from 131057, which §2.5 pairs with it (UNCONFIRMED)."}
+	// Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	PhoneMigration2388001 = &Condition{Name: "migration.error_2388001", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388001, Subcode: 0, Title: "Phone migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	PhoneMigration2388012 = &Condition{Name: "migration.error_2388012", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388012, Subcode: 0, Title: "Phone migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	PhoneMigration2388091 = &Condition{Name: "migration.error_2388091", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388091, Subcode: 0, Title: "Phone migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	PhoneMigration2388093 = &Condition{Name: "migration.error_2388093", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388093, Subcode: 0, Title: "Phone migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	PhoneMigration2388103 = &Condition{Name: "migration.error_2388103", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2388103, Subcode: 0, Title: "Phone migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Phone migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Template insights are unavailable. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	TemplateInsightsUnavailable = &Condition{Name: "insights.unavailable", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 200005, Subcode: 0, Title: "Template insights unavailable", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template insights are unavailable. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Template insights cannot be disabled. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	TemplateInsightsCannotDisable = &Condition{Name: "insights.cannot_disable", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 200006, Subcode: 0, Title: "Template insights cannot disable", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template insights cannot be disabled. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Template insights are not enabled. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	TemplateInsightsNotEnabled = &Condition{Name: "insights.not_enabled", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 200007, Subcode: 0, Title: "Template insights not enabled", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Template insights are not enabled. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// On-behalf-of migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	OBOMigration2593079 = &Condition{Name: "migration.obo_2593079", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2593079, Subcode: 0, Title: "OBO migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "On-behalf-of migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// On-behalf-of migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	OBOMigration2593085 = &Condition{Name: "migration.obo_2593085", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2593085, Subcode: 0, Title: "OBO migration errors", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "On-behalf-of migration error (no further detail in the reference). HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Coexistence data synchronization limit exceeded. (errors.md §2.10)
+	SyncLimitExceeded = &Condition{Name: "sync.limit_exceeded", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2593107, Subcode: 0, Title: "Synchronization limit exceeded", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Coexistence data synchronization limit exceeded."}
+	// Coexistence data synchronization requested outside the 24 h window. (errors.md §2.10)
+	SyncOutsideWindow = &Condition{Name: "sync.outside_window", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 2593108, Subcode: 0, Title: "outside the 24 h window", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Coexistence data synchronization requested outside the 24 h window."}
+	// Duplicate Marketing Messages onboarding request. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	MMDuplicateOnboarding = &Condition{Name: "mm.duplicate_onboarding", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 1752041, Subcode: 0, Title: "Duplicate MM onboarding request", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Duplicate Marketing Messages onboarding request. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	Groups131020 = &Condition{Name: "groups.error_131020", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131020, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	Groups131041 = &Condition{Name: "groups.error_131041", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131041, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Groups API partial success (206 Partial Content); the reference gives no title. (errors.md §2.10, §4.3)
+	GroupsPartialSuccess = &Condition{Name: "groups.partial_success", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131201, Subcode: 0, Title: "Groups API", HTTP: 206, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API partial success (206 Partial Content); the reference gives no title."}
+	// Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	Groups131202 = &Condition{Name: "groups.error_131202", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131202, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED). (errors.md §2.10)
+	Groups131204 = &Condition{Name: "groups.error_131204", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131204, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives neither title nor meaning. HTTP not stated; 400 assumed (UNCONFIRMED)."}
+	// Groups API error; the reference gives no title. (errors.md §2.10, §4.3)
+	Groups131207 = &Condition{Name: "groups.error_131207", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131207, Subcode: 0, Title: "Groups API", HTTP: 403, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131209 = &Condition{Name: "groups.error_131209", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131209, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131210 = &Condition{Name: "groups.error_131210", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131210, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131211 = &Condition{Name: "groups.error_131211", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131211, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131212 = &Condition{Name: "groups.error_131212", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131212, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131213 = &Condition{Name: "groups.error_131213", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131213, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131214 = &Condition{Name: "groups.error_131214", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131214, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
+	// Groups API error; the reference gives no title. (errors.md §2.10)
+	Groups131215 = &Condition{Name: "groups.error_131215", OnPrem: OnPrem{Code: 0, Title: "", HTTP: 0}, Cloud: Cloud{Code: 131215, Subcode: 0, Title: "Groups API", HTTP: 400, Type: "OAuthException"}, Delivery: Sync, Meaning: "Groups API error; the reference gives no title."}
 )
 
 // All lists every condition in catalogue order.
@@ -52,7 +320,11 @@ var All = []*Condition{
 	AuthInvalid,
 	AuthExpired,
 	Forbidden,
+	APIPermission,
+	Capability,
+	AccessDenied,
 	PasswordChangeRequired,
+	RecipientNotAllowed,
 	TooManyRequests,
 	Generic,
 	MissingParam,
@@ -62,10 +334,140 @@ var All = []*Condition{
 	MessageTooLong,
 	InvalidRecipientType,
 	BadUser,
+	PhoneNumberDeleted,
 	NotFound,
 	AlreadyExists,
+	LegacyNotGroupParticipant,
+	LegacyGroupUnknown,
+	LegacyNotGroupAdmin,
+	LegacyBadGroup,
+	LegacyGroupDoesNotExist,
+	WABARateLimit,
+	ThroughputLimit,
 	Overloaded,
+	PairRateLimit,
+	SpamRateLimit,
+	RegistrationRateLimit,
+	GroupsRateLimit,
+	WindowClosed,
+	Experiment,
+	ReceiverIncapable,
+	MarketingCap,
+	Unsubscribed,
+	UserNotValid,
+	IdentityAckRequired,
+	IdentityChanged,
+	PendingTooLong,
+	MessageExpired,
+	SendFailed,
+	TemplateButtonsUnsupported,
+	CountryRestricted,
+	PaymentIssue,
+	AccountLocked,
+	PolicyBlocked,
+	CertUnsigned,
+	CertIDMismatch,
+	CertSignatureInvalid,
+	DisplayNameApproval,
+	PaymentsTermsNotAccepted,
+	Maintenance,
+	ServiceNotReady,
+	RegistrationUnavailable,
 	Internal,
 	DatabaseError,
-	UserNotValid,
+	NotPrimaryMaster,
+	NotPrimaryCoreapp,
+	WebhooksNotConfigured,
+	NotRegistered,
+	IncompleteDeregistration,
+	PINMismatch,
+	PINTooManyGuesses,
+	PINGuessedTooFast,
+	ReverificationNeeded,
+	NumberRecentlyDeleted,
+	Undefined,
+	MediaDownload,
+	MediaDownloadRateLimit,
+	MediaUpload,
+	TemplateMediaFormat,
+	TemplateParamCountMismatch,
+	TemplateMissing,
+	TemplateFetchFailed,
+	TemplatePackMissing,
+	TemplateParamTooLong,
+	TemplateHydratedTooLong,
+	TemplateWhitespacePolicy,
+	TemplateFormatCharPolicy,
+	TemplateRequiredComponentMissing,
+	TemplateInvalidURL,
+	TemplateInvalidPhone,
+	TemplateParamFormatMismatch,
+	TemplateNamespaceEmpty,
+	TemplateRejected,
+	TemplatePaused,
+	TemplateDisabled,
+	TemplateNamespaceMismatch,
+	TemplateCreateCharLimit,
+	TemplateCreateHeaderFormat,
+	TemplateCreateBodyFormat,
+	TemplateCreateFooterFormat,
+	TemplateCreateParamRatio,
+	TemplateCreateParamEdge,
+	TemplateLimitExceeded,
+	InvalidCursor,
+	SectionCount,
+	RowCount,
+	CharacterPolicy,
+	ProductCount,
+	CatalogNotFound,
+	CatalogNotLinked,
+	ProductsMissing,
+	NoProducts,
+	ComplianceAllFailed,
+	ComplianceSomeFailed,
+	ComplianceMixedInvalid,
+	InvalidHeaderStructure,
+	ComplianceInfoMissing,
+	FlowInvalid,
+	FlowMessageVersion,
+	FlowBlocked,
+	FlowThrottled,
+	FlowJSONVersion,
+	UnknownMessageType,
+	UnsupportedMessageType,
+	ReactionUndeliverable,
+	UnsupportedCompanion,
+	MMMethodNotAllowed,
+	AuthTemplateNeedsPhone,
+	MMOnlyMarketing,
+	MMTemplateSyncing,
+	MMTemplateUnavailable,
+	GenericUserError,
+	MigrationMaintenance,
+	PhoneMigration2388001,
+	PhoneMigration2388012,
+	PhoneMigration2388091,
+	PhoneMigration2388093,
+	PhoneMigration2388103,
+	TemplateInsightsUnavailable,
+	TemplateInsightsCannotDisable,
+	TemplateInsightsNotEnabled,
+	OBOMigration2593079,
+	OBOMigration2593085,
+	SyncLimitExceeded,
+	SyncOutsideWindow,
+	MMDuplicateOnboarding,
+	Groups131020,
+	Groups131041,
+	GroupsPartialSuccess,
+	Groups131202,
+	Groups131204,
+	Groups131207,
+	Groups131209,
+	Groups131210,
+	Groups131211,
+	Groups131212,
+	Groups131213,
+	Groups131214,
+	Groups131215,
 }

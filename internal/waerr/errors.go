@@ -8,7 +8,7 @@
 // The engine returns *Error values; the dialects render them in their own envelope.
 package waerr
 
-//go:generate go run ./gen -in catalogue.yaml -out catalogue_gen.go
+//go:generate go run ./gen -in catalogue.yaml -out catalogue_gen.go -docs ../../docs/errors.md
 
 import (
 	"errors"
@@ -94,6 +94,9 @@ func ByName(name string) (*Condition, bool) {
 
 // ByOnPremCode returns the first condition whose On-Prem code is code.
 func ByOnPremCode(code int) (*Condition, bool) {
+	if code == 0 {
+		return nil, false // 0 marks "no On-Prem equivalent", not a code
+	}
 	for _, c := range All {
 		if c.OnPrem.Code == code {
 			return c, true
