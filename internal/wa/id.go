@@ -55,7 +55,7 @@ const (
 	prefixIn  = "ABGG"
 )
 
-var idEncoding = base64.RawURLEncoding
+var idEncoding = base64.RawURLEncoding.Strict() // strict: one string per id
 
 // OnPremID renders an internal id as an On-Prem message id. The 8 bytes after the id are a
 // check value, so a made-up or mistyped id decodes to "not found" rather than to another
