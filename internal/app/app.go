@@ -1,0 +1,193 @@
+// Package app is waba's composition root: it builds every component from the configuration,
+// starts them in order and stops them in reverse. cmd/waba parses the configuration and calls it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/openwaba/waba/internal/clock"
+	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/dialect/onprem"
+	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/store"
+	"github.com/openwaba/waba/internal/store/postgres"
+	"github.com/openwaba/waba/internal/store/sqlite"
+	"github.com/openwaba/waba/internal/wa"
+)
+
+// App is one running waba.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store store.Store
+	clock *clock.Virtual
+	eng   *engine.Engine
+	srv   *http.Server
+	ln    net.Listener
+	serve chan error
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// OpenStore opens (and migrates) the database the configuration selects.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.IsPostgres() {
+		st, err := postgres.Open(ctx, cfg.DB, log)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL %s: %w", cfg.Redacted(), err)
+		}
+		return st, nil
+	}
+	path := cfg.SQLitePath()
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	st, err := sqlite.Open(ctx, path, log)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// New builds an App: it opens the store and prepares the admin user, but listens on nothing yet.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	clk := clock.NewVirtual(time.Now())
+	eng := engine.New(engine.Options{
+		Store:       st,
+		Clock:       clk,
+		IDs:         wa.NewIDs(nodeNumber()),
+		Logger:      log,
+		Business:    cfg.PhoneNumber,
+		Shards:      cfg.Shards,
+		CommitBatch: cfg.CommitBatch,
+	})
+	if err := eng.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("prepare admin user: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, store: st, clock: clk, eng: eng, serve: make(chan error, 1)}
+	a.srv = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// nodeNumber picks this process's 8-bit node number for message ids. With several nodes on
+// one PostgreSQL database a random pick can collide; shard leases (DESIGN §6) will assign it.
+func nodeNumber() int {
+	return int(time.Now().UnixNano()>>10) & 0xff
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", onprem.New(a.eng, a.log, a.cfg.MaxBodyBytes))
+	mux.HandleFunc("/healthz", a.healthz)
+	mux.HandleFunc("/{$}", a.home)
+	return mux
+}
+
+// healthz answers 200 when the store answers; `waba healthcheck` and container probes use it.
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	if err := a.store.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"unavailable","reason":"database does not answer"}`)
+		return
+	}
+	io.WriteString(w, `{"status":"ok"}`)
+}
+
+// Start listens on the configured address and serves in the background.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.eng.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		a.eng.Stop()
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	a.ln = ln
+	go func() { a.serve <- a.srv.Serve(ln) }()
+	return nil
+}
+
+// Addr is the address actually listened on (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// URL is the base URL of the listener.
+func (a *App) URL() string { return "http://" + a.Addr() }
+
+// Engine exposes the engine to tests and to in-process tools.
+func (a *App) Engine() *engine.Engine { return a.eng }
+
+// Store exposes the store to tests and to in-process tools.
+func (a *App) Store() store.Store { return a.store }
+
+// Stop shuts down in reverse order: the HTTP server finishes its in-flight requests (whose
+// messages the engine commits), then the engine writes anything still queued, then the store
+// closes. Accepted work is never dropped by a graceful stop.
+func (a *App) Stop(ctx context.Context) error {
+	a.stopOnce.Do(func() { a.stopErr = a.stop(ctx) })
+	return a.stopErr
+}
+
+func (a *App) stop(ctx context.Context) error {
+	var errs []error
+	if a.ln != nil {
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-a.serve; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	a.eng.Stop()
+	if err := a.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run builds, starts and runs waba until ctx is cancelled, then stops it gracefully.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		a.store.Close()
+		return err
+	}
+	a.banner(stdout)
+	select {
+	case <-ctx.Done():
+	case err := <-a.serve:
+		a.serve <- err
+	}
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return a.Stop(stopCtx)
+}

@@ -1,0 +1,287 @@
+// Package config holds waba's settings: their defaults, how a YAML file, the environment and
+// command-line flags override them (in that order), and the checks that run before start.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/openwaba/waba/internal/wa"
+)
+
+// Config is everything `waba serve` needs. Field comments give the YAML key, the environment
+// variable and the flag, and the default.
+type Config struct {
+	// Addr is the listen address. addr / WABA_ADDR / --addr; default 127.0.0.1:9090.
+	Addr string `yaml:"addr"`
+	// Data is the folder for the SQLite database and files. data / WABA_DATA / --data; default ./waba-data.
+	Data string `yaml:"data"`
+	// DB selects the database: empty for SQLite in Data, a postgres:// URL for PostgreSQL,
+	// or sqlite:<path> for a SQLite file elsewhere. db / WABA_DB / --db.
+	DB string `yaml:"db"`
+	// AdminPassword presets the On-Prem admin password so scripts skip the forced change.
+	// admin_password / WABA_ADMIN_PASSWORD (no flag, so it stays out of `ps`).
+	AdminPassword string `yaml:"admin_password"`
+	// PhoneNumber is the default business phone number (digits, wa_id form).
+	// phone_number / WABA_PHONE_NUMBER / --phone-number; default 15550001111.
+	PhoneNumber string `yaml:"phone_number"`
+	// Shards partitions dispatch work (1, 2, 4, 8, 16 or 32, as On-Prem multiconnect).
+	// shards / WABA_SHARDS / --shards; default 1.
+	Shards int `yaml:"shards"`
+	// LogLevel is debug, info, warn or error. log_level / WABA_LOG_LEVEL / --log-level; default info.
+	LogLevel string `yaml:"log_level"`
+	// MaxBodyBytes caps JSON request bodies. max_body_bytes / WABA_MAX_BODY_BYTES; default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// CommitBatch caps how many accepted messages share one transaction. commit_batch /
+	// WABA_COMMIT_BATCH; default 512 (shared/reference/performance.md).
+	CommitBatch int `yaml:"commit_batch"`
+
+	// ConfigFile is the YAML file read, if any (--config / WABA_CONFIG).
+	ConfigFile string `yaml:"-"`
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		Addr:         "127.0.0.1:9090",
+		Data:         "./waba-data",
+		PhoneNumber:  "15550001111",
+		Shards:       1,
+		LogLevel:     "info",
+		MaxBodyBytes: 1 << 20,
+		CommitBatch:  512,
+	}
+}
+
+// IsPostgres reports whether DB selects PostgreSQL.
+func (c Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}
+
+// SQLitePath is the SQLite database file to use when DB does not select PostgreSQL.
+func (c Config) SQLitePath() string {
+	if p, ok := strings.CutPrefix(c.DB, "sqlite:"); ok && p != "" {
+		return p
+	}
+	return c.Data + string(os.PathSeparator) + "waba.db"
+}
+
+// Problems is every problem found in a configuration; Load returns it so the caller can list
+// them all at once and exit 2.
+type Problems []string
+
+func (p Problems) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(p, "\n  - ")
+}
+
+// Load builds the configuration from defaults, then the YAML file named by --config (or
+// WABA_CONFIG), then the environment, then the flags in args. getenv is os.Getenv in main.
+// It returns flag.ErrHelp when -h was asked for, and Problems when anything is invalid.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("waba serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		fAddr   = fs.String("addr", "", "listen address (default 127.0.0.1:9090; env WABA_ADDR)")
+		fData   = fs.String("data", "", "data folder (default ./waba-data; env WABA_DATA)")
+		fDB     = fs.String("db", "", "database: postgres://… URL or sqlite:<file> (default SQLite in the data folder; env WABA_DB)")
+		fConfig = fs.String("config", "", "YAML configuration file (env WABA_CONFIG)")
+		fPhone  = fs.String("phone-number", "", "default business phone number (default 15550001111; env WABA_PHONE_NUMBER)")
+		fShards = fs.Int("shards", 0, "dispatch shards: 1, 2, 4, 8, 16 or 32 (default 1; env WABA_SHARDS)")
+		fLog    = fs.String("log-level", "", "debug, info, warn or error (default info; env WABA_LOG_LEVEL)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, Problems{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+
+	var problems Problems
+	c.ConfigFile = first(*fConfig, getenv("WABA_CONFIG"))
+	if c.ConfigFile != "" {
+		if err := c.readFile(c.ConfigFile); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+
+	// Environment.
+	setStr(&c.Addr, getenv("WABA_ADDR"))
+	setStr(&c.Data, getenv("WABA_DATA"))
+	setStr(&c.DB, getenv("WABA_DB"))
+	setStr(&c.AdminPassword, getenv("WABA_ADMIN_PASSWORD"))
+	setStr(&c.PhoneNumber, getenv("WABA_PHONE_NUMBER"))
+	setStr(&c.LogLevel, getenv("WABA_LOG_LEVEL"))
+	problems = setInt(problems, &c.Shards, "WABA_SHARDS", getenv("WABA_SHARDS"))
+	problems = setInt(problems, &c.CommitBatch, "WABA_COMMIT_BATCH", getenv("WABA_COMMIT_BATCH"))
+	var maxBody int
+	problems = setInt(problems, &maxBody, "WABA_MAX_BODY_BYTES", getenv("WABA_MAX_BODY_BYTES"))
+	if maxBody != 0 {
+		c.MaxBodyBytes = int64(maxBody)
+	}
+
+	// Flags.
+	setStr(&c.Addr, *fAddr)
+	setStr(&c.Data, *fData)
+	setStr(&c.DB, *fDB)
+	setStr(&c.PhoneNumber, *fPhone)
+	setStr(&c.LogLevel, *fLog)
+	if *fShards != 0 {
+		c.Shards = *fShards
+	}
+
+	problems = append(problems, c.Validate()...)
+	if len(problems) > 0 {
+		return c, problems
+	}
+	if n, ok := wa.NormalizePhone(c.PhoneNumber); ok {
+		c.PhoneNumber = n
+	}
+	return c, nil
+}
+
+func (c *Config) readFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %v", path, err)
+	}
+	return nil
+}
+
+// Validate returns every problem in c; an empty result means c is usable.
+func (c Config) Validate() Problems {
+	var p Problems
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		p = append(p, fmt.Sprintf("addr %q: want host:port (%v)", c.Addr, err))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p = append(p, fmt.Sprintf("addr %q: port must be a number from 0 to 65535", c.Addr))
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		p = append(p, "data: must name a folder")
+	}
+	if c.DB != "" && !c.IsPostgres() && !strings.HasPrefix(c.DB, "sqlite:") {
+		p = append(p, fmt.Sprintf("db %q: want a postgres:// URL or sqlite:<file>", redactURL(c.DB)))
+	}
+	if _, ok := wa.NormalizePhone(c.PhoneNumber); !ok {
+		p = append(p, fmt.Sprintf("phone_number %q: not a phone number in international format", c.PhoneNumber))
+	}
+	switch c.Shards {
+	case 1, 2, 4, 8, 16, 32:
+	default:
+		p = append(p, fmt.Sprintf("shards %d: must be 1, 2, 4, 8, 16 or 32", c.Shards))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("log_level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.MaxBodyBytes < 1024 {
+		p = append(p, fmt.Sprintf("max_body_bytes %d: must be at least 1024", c.MaxBodyBytes))
+	}
+	if c.CommitBatch < 1 || c.CommitBatch > 10000 {
+		p = append(p, fmt.Sprintf("commit_batch %d: must be from 1 to 10000", c.CommitBatch))
+	}
+	if c.AdminPassword != "" {
+		if why := PasswordProblem(c.AdminPassword); why != "" {
+			p = append(p, "WABA_ADMIN_PASSWORD: "+why)
+		}
+	}
+	return p
+}
+
+// passwordSpecials are the special characters the On-Prem password policy counts
+// (shared/reference/onprem-api.md §2.4).
+const passwordSpecials = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+// PasswordProblem checks the On-Prem password policy (shared/reference/onprem-api.md §2.4):
+// 8–64 characters with at least one digit, one upper-case letter, one lower-case letter and
+// one special character. It returns "" for a good password, or what is wrong.
+func PasswordProblem(pw string) string {
+	n := len([]rune(pw))
+	var digit, upper, lower, special bool
+	for _, r := range pw {
+		switch {
+		case r >= '0' && r <= '9':
+			digit = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case strings.ContainsRune(passwordSpecials, r):
+			special = true
+		}
+	}
+	var missing []string
+	if n < 8 || n > 64 {
+		missing = append(missing, fmt.Sprintf("8 to 64 characters (has %d)", n))
+	}
+	if !digit {
+		missing = append(missing, "a digit")
+	}
+	if !upper {
+		missing = append(missing, "an upper-case letter")
+	}
+	if !lower {
+		missing = append(missing, "a lower-case letter")
+	}
+	if !special {
+		missing = append(missing, "a special character from "+passwordSpecials)
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "password must have " + strings.Join(missing, ", ")
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}
+
+// Redacted returns DB with any password removed, for logs and the banner.
+func (c Config) Redacted() string { return redactURL(c.DB) }
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func setStr(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func setInt(p Problems, dst *int, name, v string) Problems {
+	if v == "" {
+		return p
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return append(p, fmt.Sprintf("%s %q: not a whole number", name, v))
+	}
+	*dst = n
+	return p
+}
