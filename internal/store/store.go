@@ -48,8 +48,97 @@ type Message struct {
 	Payload   []byte // the normalised message JSON, as accepted
 	Status    string
 	Shard     int // crc32(peer) % shards at acceptance; the dispatch loop claims by shard
+	// NextAt is the (virtual) time the dispatch loop next has work for this message: hand an
+	// accepted message to the network, produce its next receipt, end a 30-day hold. Zero means
+	// nothing is scheduled (a final state, or an inbound message).
+	NextAt time.Time
+	// State is the network's private progress for this message (JSON: devices, attempt count,
+	// hold deadline …). The store keeps it opaque; an empty state reads back as nil.
+	State     []byte
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Transition moves one stored message on: new status, state and next due time. A zero NextAt
+// takes the message off the dispatch schedule.
+type Transition struct {
+	ID     int64
+	Status string
+	State  []byte
+	NextAt time.Time
+	At     time.Time // becomes updated_at
+}
+
+// Webhook kinds.
+const (
+	WebhookStatus  = "status"  // an entry of `statuses`
+	WebhookMessage = "message" // an inbound message (with its contact)
+	WebhookError   = "error"   // a top-level `errors` entry
+)
+
+// Webhook states.
+const (
+	WebhookPending   = "pending"
+	WebhookDelivered = "delivered"
+)
+
+// Webhook is one event waiting in the durable outbox, or delivered. The dispatcher batches
+// several into one POST. Events of one message are delivered in id order: a webhook is not
+// claimed while an older pending webhook of the same message exists.
+type Webhook struct {
+	ID        int64
+	Business  string // the business number whose endpoint receives it
+	MessageID int64  // the message it is about; 0 for none
+	Kind      string
+	Payload   []byte // the entry's JSON in the number's dialect (for messages: {"contact":…,"message":…})
+	State     string
+	Attempts  int
+	DueAt     time.Time // (virtual) time of the next attempt
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// WebhookResult records the outcome of one POST for the webhooks it carried.
+type WebhookResult struct {
+	IDs       []int64
+	Delivered bool
+	NextDue   time.Time // when not delivered: the next attempt
+	Error     string    // when not delivered: why
+	At        time.Time
+}
+
+// Attempt is one POST to a webhook endpoint, for the attempt log.
+type Attempt struct {
+	ID         int64
+	Business   string
+	URL        string
+	Request    []byte // the body sent
+	Status     int    // HTTP status, 0 when no answer
+	Response   []byte // the first bytes of the answer
+	LatencyMS  int64
+	Error      string
+	WebhookIDs []int64
+	At         time.Time
+}
+
+// WebhookFilter selects webhooks for listing; zero fields match everything.
+type WebhookFilter struct {
+	State     string
+	MessageID int64
+	Limit     int // default 100
+}
+
+// Batch is a set of writes applied in one transaction: either all of it is durable when Apply
+// returns nil, or none of it is. Messages are inserted first, then the transitions are applied
+// in order (so a batch may insert a message and move it on; of several transitions of one
+// message the last wins), then the webhooks are inserted. New webhooks get their ids from the
+// store, increasing in slice order and never reused; Webhook.ID is ignored and not written back.
+// A webhook with an empty State is stored as WebhookPending.
+type Batch struct {
+	Messages    []Message
+	Transitions []Transition
+	Webhooks    []Webhook
 }
 
 // Role of an On-Prem user (shared/reference/onprem-api.md §2.3).
@@ -90,7 +179,8 @@ type Store interface {
 	Close() error
 
 	// InsertMessages stores all messages in one transaction: either every row is durable when
-	// it returns nil, or none is. IDs are assigned by the caller and must be unique.
+	// it returns nil, or none is. IDs are assigned by the caller and must be unique: a duplicate
+	// (stored or within the batch) fails the whole call with ErrExists.
 	InsertMessages(ctx context.Context, msgs []Message) error
 	// GetMessage returns the message with the given id, or ErrNotFound.
 	GetMessage(ctx context.Context, id int64) (Message, error)
@@ -120,8 +210,67 @@ type Store interface {
 	// DeleteUserTokens revokes every token of a user (after a password change, say).
 	DeleteUserTokens(ctx context.Context, username string) error
 
+	// Apply writes a batch in one transaction (see Batch). A transition of a missing message
+	// fails the whole batch with ErrNotFound, a duplicate message id with ErrExists.
+	Apply(ctx context.Context, b Batch) error
+	// DueMessages returns up to limit messages of one shard whose NextAt is set and not after
+	// now, oldest NextAt first (then by id); limit <= 0 returns none. Each shard has one owner,
+	// which serialises its claims.
+	DueMessages(ctx context.Context, shard int, now time.Time, limit int) ([]Message, error)
+	// NextDue returns the earliest NextAt of a shard, or ok=false when nothing is scheduled.
+	NextDue(ctx context.Context, shard int) (t time.Time, ok bool, err error)
+	// RescheduleHeld sets NextAt to at for every outbound message to peer that is in status
+	// and scheduled later than at (a user who comes online gets their held messages now). It
+	// returns how many it moved.
+	RescheduleHeld(ctx context.Context, peer, status string, at time.Time) (int, error)
+	// LastInbound returns the time of the newest inbound message from peer to business, or
+	// ok=false when the peer never wrote (the 24-hour customer-service window).
+	LastInbound(ctx context.Context, business, peer string) (t time.Time, ok bool, err error)
+	// ListMessages returns the newest messages (both directions) with peer, newest first (by
+	// id: ids grow with time); an empty peer lists all; limit <= 0 means 100.
+	ListMessages(ctx context.Context, peer string, limit int) ([]Message, error)
+
+	// DueWebhooks returns up to limit pending webhooks with DueAt not after now, oldest DueAt
+	// first (then by id), skipping any whose message (MessageID != 0) has an older (smaller id)
+	// pending webhook, even one not yet due (lifecycle order per message); limit <= 0 returns
+	// none.
+	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]Webhook, error)
+	// NextWebhookDue returns the earliest DueAt of a pending webhook that the per-message rule
+	// of DueWebhooks does not hold back, or ok=false. (A webhook held back becomes claimable
+	// only through RecordAttempt or Redeliver, so a dispatcher that sleeps until this time never
+	// spins on webhooks it cannot claim.)
+	NextWebhookDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// RecordAttempt stores the attempt and applies its result to the webhooks it carried
+	// (delivered, or attempts+1 with NextDue and Error) in one transaction; it returns the
+	// attempt's id. The attempt is linked to a.WebhookIDs and r.IDs together; r.IDs that no
+	// longer exist (after ResetTraffic) are skipped, not an error. Delivery sets State and
+	// UpdatedAt only: Attempts counts the failed attempts.
+	RecordAttempt(ctx context.Context, a Attempt, r WebhookResult) (int64, error)
+	// GetWebhook returns one webhook, or ErrNotFound.
+	GetWebhook(ctx context.Context, id int64) (Webhook, error)
+	// ListWebhooks returns webhooks matching f, newest (highest id) first.
+	ListWebhooks(ctx context.Context, f WebhookFilter) ([]Webhook, error)
+	// Redeliver makes the given webhooks pending again, due at at (delivered ones included);
+	// it returns how many exist. Attempts, LastError and UpdatedAt are left as they are.
+	Redeliver(ctx context.Context, ids []int64, at time.Time) (int, error)
+	// RescheduleWebhooks moves every pending webhook due after at to at (used when the
+	// endpoint changes or the operator asks to retry now); it returns how many moved.
+	RescheduleWebhooks(ctx context.Context, at time.Time) (int, error)
+	// ListAttempts returns the newest attempts, newest first, each with WebhookIDs (ascending);
+	// with webhookID > 0 only the attempts that carried that webhook; limit <= 0 means 100.
+	ListAttempts(ctx context.Context, webhookID int64, limit int) ([]Attempt, error)
+	// CountWebhooks counts webhooks in a state.
+	CountWebhooks(ctx context.Context, state string) (int64, error)
+	// ResetTraffic deletes every message, webhook and attempt (the sandbox's reset); users,
+	// tokens and settings stay.
+	ResetTraffic(ctx context.Context) error
+
 	// GetSetting returns a stored setting value (JSON), or ErrNotFound.
 	GetSetting(ctx context.Context, key string) ([]byte, error)
 	// PutSetting stores or replaces a setting value.
 	PutSetting(ctx context.Context, key string, value []byte) error
+	// DeleteSetting removes a setting; removing a missing one is not an error.
+	DeleteSetting(ctx context.Context, key string) error
+	// ListSettings returns every setting whose key starts with prefix, by key.
+	ListSettings(ctx context.Context, prefix string) (map[string][]byte, error)
 }

@@ -108,7 +108,8 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-// The messages table has exactly one secondary index, the partial one for claims.
+// The messages table has exactly the secondary indexes its queries need: the partial one for
+// due work, the conversation index and the partial one for the customer-service window.
 func TestMessagesIndexes(t *testing.T) {
 	s := openTB(t, pgtest.URL(t))
 	rows, err := s.pool.Query(t.Context(), "SELECT indexname FROM pg_indexes WHERE tablename = 'messages' ORDER BY indexname")
@@ -119,7 +120,7 @@ func TestMessagesIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"messages_accepted", "messages_pkey"}; !slices.Equal(got, want) {
+	if want := []string{"messages_due", "messages_inbound", "messages_peer", "messages_pkey"}; !slices.Equal(got, want) {
 		t.Errorf("indexes on messages = %q, want %q", got, want)
 	}
 }
@@ -140,4 +141,57 @@ func BenchmarkInsertMessages(b *testing.B) {
 	storetest.BenchInsertMessages(b, func(b *testing.B) store.Store {
 		return openTB(b, pgtest.URL(b))
 	})
+}
+
+// A database created by migration 1 alone upgrades in place: messages still waiting for the
+// network (accepted, outbound) are put on the dispatch schedule, nothing else is.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initSQL, err := migrationFS.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		"CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+		string(initSQL),
+		"INSERT INTO schema_migrations (version, name) VALUES (1, 'init')",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, st := range []string{store.StatusAccepted, store.StatusSent} {
+		if _, err := conn.Exec(ctx, `INSERT INTO messages (id, direction, business, peer, type, payload, status, shard, created_at, updated_at)
+			VALUES ($1, 'out', 'b', 'p', 'text', '', $2, 0, $3, $4)`, i+1, st, at, at.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := conn.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openTB(t, url)
+	accepted, err := s.GetMessage(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !accepted.NextAt.Equal(at) || accepted.State != nil {
+		t.Errorf("accepted message after upgrade: NextAt %v state %q, want %v and nil", accepted.NextAt, accepted.State, at)
+	}
+	sent, err := s.GetMessage(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sent.NextAt.IsZero() {
+		t.Errorf("sent message after upgrade: NextAt %v, want unscheduled", sent.NextAt)
+	}
+	if due, err := s.DueMessages(ctx, 0, at, 10); err != nil || len(due) != 1 || due[0].ID != 1 {
+		t.Errorf("DueMessages after upgrade = %v, %v; want message 1", due, err)
+	}
 }

@@ -43,10 +43,15 @@ const busyTimeout = 10 * time.Second
 // insertChunks are the row counts of the prepared multi-row INSERT statements, largest first.
 // A batch is written as a sequence of these (a batch of 100 is 64+32+4), so any batch size
 // takes at most a handful of statement executions and no statement is ever prepared on the
-// hot path. 64 rows × 10 columns stays far below SQLite's limit on bound parameters.
+// hot path. 64 rows × 12 columns stays far below SQLite's limit on bound parameters.
 var insertChunks = []int{64, 32, 16, 8, 4, 2, 1}
 
-const messageColumns = 10
+const (
+	messageColumns = 12
+	messageList    = "id, direction, business, peer, type, payload, status, shard, next_at, state, created_at, updated_at"
+	webhookColumns = 10 // inserted: all but id
+	webhookList    = "id, business, message_id, kind, payload, state, attempts, due_at, last_error, created_at, updated_at"
+)
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
@@ -54,7 +59,9 @@ type Store struct {
 	read   *sql.DB // read-only connections
 	logger *slog.Logger
 
-	insert map[int]*sql.Stmt // multi-row INSERTs on the writer, by row count
+	insert     bulk      // multi-row INSERTs of messages on the writer
+	insertHook bulk      // multi-row INSERTs of webhooks on the writer
+	transition *sql.Stmt // one Transition on the writer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -128,7 +135,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	return s, nil
 }
 
-func (s *Store) open(ctx context.Context, path string) error {
+func (s *Store) open(ctx context.Context, path string) (err error) {
 	// The writer connects first: it switches the file to WAL before any reader opens it.
 	var mode string
 	if err := s.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -143,35 +150,73 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	s.insert = make(map[int]*sql.Stmt, len(insertChunks))
-	for _, n := range insertChunks {
-		stmt, err := s.write.PrepareContext(ctx, insertSQL(n))
-		if err != nil {
-			return fmt.Errorf("sqlite: prepare insert of %d messages: %w", n, err)
-		}
-		s.insert[n] = stmt
+	if s.insert, err = s.prepareBulk(ctx, "INSERT INTO messages ("+messageList+") VALUES ", messageColumns); err != nil {
+		return fmt.Errorf("sqlite: prepare insert of messages: %w", err)
+	}
+	if s.insertHook, err = s.prepareBulk(ctx, "INSERT INTO webhooks ("+strings.TrimPrefix(webhookList, "id, ")+") VALUES ", webhookColumns); err != nil {
+		return fmt.Errorf("sqlite: prepare insert of webhooks: %w", err)
+	}
+	if s.transition, err = s.write.PrepareContext(ctx,
+		"UPDATE messages SET status = ?, state = ?, next_at = ?, updated_at = ? WHERE id = ?"); err != nil {
+		return fmt.Errorf("sqlite: prepare transition: %w", err)
 	}
 	return nil
 }
 
-func insertSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO messages (id, direction, business, peer, type, payload, status, shard, created_at, updated_at) VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
+// bulk holds a multi-row INSERT prepared on the writer for each of insertChunks.
+type bulk struct {
+	cols  int
+	stmts map[int]*sql.Stmt
+}
+
+func (s *Store) prepareBulk(ctx context.Context, head string, cols int) (bulk, error) {
+	b := bulk{cols: cols, stmts: make(map[int]*sql.Stmt, len(insertChunks))}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	for _, n := range insertChunks {
+		stmt, err := s.write.PrepareContext(ctx, head+strings.TrimSuffix(strings.Repeat(row+",", n), ","))
+		if err != nil {
+			b.close()
+			return bulk{}, fmt.Errorf("%d rows: %w", n, err)
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		b.stmts[n] = stmt
 	}
-	return b.String()
+	return b, nil
+}
+
+func (b bulk) close() []error {
+	var errs []error
+	for _, stmt := range b.stmts {
+		errs = append(errs, stmt.Close())
+	}
+	return errs
+}
+
+// exec inserts n rows inside tx, as a few multi-row statements; appendRow appends row i's
+// b.cols values to args.
+func (b bulk) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(args []any, i int) []any) error {
+	args := make([]any, 0, chunk(n)*b.cols)
+	for done := 0; done < n; {
+		k := chunk(n - done)
+		args = args[:0]
+		for i := done; i < done+k; i++ {
+			args = appendRow(args, i)
+		}
+		if _, err := tx.StmtContext(ctx, b.stmts[k]).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
 }
 
 // Close closes both connection pools. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
-		for _, stmt := range s.insert {
-			errs = append(errs, stmt.Close())
+		errs = append(errs, s.insert.close()...)
+		errs = append(errs, s.insertHook.close()...)
+		if s.transition != nil {
+			errs = append(errs, s.transition.Close())
 		}
 		if err := s.read.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("sqlite: close readers: %w", err))
@@ -211,7 +256,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
-		if err := s.apply(ctx, m); err != nil {
+		if err := s.applyMigration(ctx, m); err != nil {
 			return err
 		}
 	}
@@ -225,7 +270,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
+func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate %04d_%s: %w", m.version, m.name, err)
@@ -266,31 +311,26 @@ func (s *Store) InsertMessages(ctx context.Context, msgs []store.Message) (err e
 			tx.Rollback()
 		}
 	}()
-	args := make([]any, 0, chunk(len(msgs))*messageColumns)
-	for rest := msgs; len(rest) > 0; {
-		n := chunk(len(rest))
-		args = args[:0]
-		for i := range rest[:n] {
-			m := &rest[i]
-			payload := m.Payload
-			if payload == nil {
-				payload = []byte{}
-			}
-			args = append(args, m.ID, string(m.Direction), m.Business, m.Peer, m.Type, payload,
-				m.Status, int64(m.Shard), toDB(m.CreatedAt), toDB(m.UpdatedAt))
-		}
-		if _, err := tx.StmtContext(ctx, s.insert[n]).ExecContext(ctx, args...); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("sqlite: insert %d messages: %w: %w", len(msgs), store.ErrExists, err)
-			}
-			return fmt.Errorf("sqlite: insert %d messages: %w", len(msgs), err)
-		}
-		rest = rest[n:]
+	if err := s.insertMessages(ctx, tx, msgs); err != nil {
+		return fmt.Errorf("sqlite: insert %d messages: %w", len(msgs), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: insert %d messages: commit: %w", len(msgs), err)
 	}
 	return nil
+}
+
+// insertMessages inserts msgs inside tx; a duplicate id is store.ErrExists.
+func (s *Store) insertMessages(ctx context.Context, tx *sql.Tx, msgs []store.Message) error {
+	err := s.insert.exec(ctx, tx, len(msgs), func(args []any, i int) []any {
+		m := &msgs[i]
+		return append(args, m.ID, string(m.Direction), m.Business, m.Peer, m.Type, nonNil(m.Payload),
+			m.Status, int64(m.Shard), nullTime(m.NextAt), nonNil(m.State), toDB(m.CreatedAt), toDB(m.UpdatedAt))
+	})
+	if isUniqueViolation(err) {
+		return fmt.Errorf("%w: %w", store.ErrExists, err)
+	}
+	return err
 }
 
 // chunk returns the largest prepared statement size that fits n rows.
@@ -305,21 +345,35 @@ func chunk(n int) int {
 
 // GetMessage reads one message.
 func (s *Store) GetMessage(ctx context.Context, id int64) (store.Message, error) {
-	m := store.Message{ID: id}
-	var dir string
-	var shard, created, updated int64
-	err := s.read.QueryRowContext(ctx, `SELECT direction, business, peer, type, payload, status, shard, created_at, updated_at
-		FROM messages WHERE id = ?`, id).
-		Scan(&dir, &m.Business, &m.Peer, &m.Type, &m.Payload, &m.Status, &shard, &created, &updated)
+	m, err := scanMessage(s.read.QueryRowContext(ctx, "SELECT "+messageList+" FROM messages WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Message{}, fmt.Errorf("sqlite: message %d: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.Message{}, fmt.Errorf("sqlite: message %d: %w", id, err)
 	}
-	m.Payload = nonNil(m.Payload)
+	return m, nil
+}
+
+// scanMessage reads the columns of messageList.
+func scanMessage(row scanner) (store.Message, error) {
+	var m store.Message
+	var dir string
+	var shard, created, updated int64
+	var next sql.NullInt64
+	if err := row.Scan(&m.ID, &dir, &m.Business, &m.Peer, &m.Type, &m.Payload, &m.Status, &shard,
+		&next, &m.State, &created, &updated); err != nil {
+		return store.Message{}, err
+	}
 	m.Direction = store.Direction(dir)
+	m.Payload = nonNil(m.Payload)
+	if len(m.State) == 0 {
+		m.State = nil
+	}
 	m.Shard = int(shard)
+	if next.Valid {
+		m.NextAt = fromDB(next.Int64)
+	}
 	m.CreatedAt = fromDB(created)
 	m.UpdatedAt = fromDB(updated)
 	return m, nil
@@ -514,6 +568,14 @@ func (s *Store) PutSetting(ctx context.Context, key string, value []byte) error 
 func toDB(t time.Time) int64 { return t.UnixMicro() }
 
 func fromDB(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullTime stores the zero time as NULL (nothing scheduled).
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return toDB(t)
+}
 
 // nonNil turns a nil slice into an empty one: the driver binds nil as NULL.
 func nonNil(b []byte) []byte {

@@ -144,8 +144,9 @@ func TestPragmasAndSchema(t *testing.T) {
 		t.Errorf("writer MaxOpenConnections = %d, want %d", got, want)
 	}
 
-	// The messages table has exactly one secondary index, the partial one for claims.
-	rows, err := s.read.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'")
+	// The messages table has exactly the secondary indexes its queries need: the partial one for
+	// due work, the conversation index and the partial one for the customer-service window.
+	rows, err := s.read.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +160,8 @@ func TestPragmasAndSchema(t *testing.T) {
 		}
 		indexes = append(indexes, name)
 	}
-	if !slices.Equal(indexes, []string{"messages_accepted"}) {
-		t.Errorf("indexes on messages = %q, want only messages_accepted", indexes)
+	if want := []string{"messages_due", "messages_inbound", "messages_peer"}; !slices.Equal(indexes, want) {
+		t.Errorf("indexes on messages = %q, want %q", indexes, want)
 	}
 
 	// Readers cannot write.
@@ -183,4 +184,57 @@ func BenchmarkInsertMessages(b *testing.B) {
 	storetest.BenchInsertMessages(b, func(b *testing.B) store.Store {
 		return openTB(b, filepath.Join(b.TempDir(), "waba.db"))
 	})
+}
+
+// A database created by migration 1 alone upgrades in place: messages still waiting for the
+// network (accepted, outbound) are put on the dispatch schedule, nothing else is.
+func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "waba.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initSQL, err := migrationFS.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		"CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT",
+		string(initSQL),
+		"INSERT INTO schema_migrations VALUES (1, 'init', 0)",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, st := range []string{store.StatusAccepted, store.StatusSent} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO messages (id, direction, business, peer, type, payload, status, shard, created_at, updated_at)
+			VALUES (?, 'out', 'b', 'p', 'text', x'', ?, 0, ?, ?)`, i+1, st, toDB(at), toDB(at.Add(time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openTB(t, path)
+	accepted, err := s.GetMessage(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !accepted.NextAt.Equal(at) || accepted.State != nil {
+		t.Errorf("accepted message after upgrade: NextAt %v state %q, want %v and nil", accepted.NextAt, accepted.State, at)
+	}
+	sent, err := s.GetMessage(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sent.NextAt.IsZero() {
+		t.Errorf("sent message after upgrade: NextAt %v, want unscheduled", sent.NextAt)
+	}
+	if due, err := s.DueMessages(ctx, 0, at, 10); err != nil || len(due) != 1 || due[0].ID != 1 {
+		t.Errorf("DueMessages after upgrade = %v, %v; want message 1", due, err)
+	}
 }

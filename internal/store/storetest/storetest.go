@@ -38,6 +38,28 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"DeleteUserDeletesTokens", testDeleteUserDeletesTokens},
 		{"Settings", testSettings},
+
+		{"MessageNextAtAndState", testMessageNextAtAndState},
+		{"Apply", testApply},
+		{"ApplyEmpty", testApplyEmpty},
+		{"ApplyMissingTransitionWritesNothing", testApplyMissingTransitionWritesNothing},
+		{"ApplyDuplicateMessageWritesNothing", testApplyDuplicateMessageWritesNothing},
+		{"ApplyLargeBatch", testApplyLargeBatch},
+		{"ApplyConcurrent", testApplyConcurrent},
+		{"DueMessagesAndNextDue", testDueMessagesAndNextDue},
+		{"RescheduleHeld", testRescheduleHeld},
+		{"LastInbound", testLastInbound},
+		{"ListMessages", testListMessages},
+		{"WebhookRoundTrip", testWebhookRoundTrip},
+		{"WebhookPerMessageOrder", testWebhookPerMessageOrder},
+		{"RecordAttempt", testRecordAttempt},
+		{"ListWebhooks", testListWebhooks},
+		{"Redeliver", testRedeliver},
+		{"RescheduleWebhooks", testRescheduleWebhooks},
+		{"CountWebhooks", testCountWebhooks},
+		{"ResetTraffic", testResetTraffic},
+		{"DeleteSetting", testDeleteSetting},
+		{"ListSettings", testListSettings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,6 +121,19 @@ func checkMessage(t *testing.T, got, want store.Message) {
 	}
 	if !bytes.Equal(got.Payload, want.Payload) {
 		t.Errorf("message %d payload = %q, want %q", want.ID, got.Payload, want.Payload)
+	}
+	if !bytes.Equal(got.State, want.State) {
+		t.Errorf("message %d state = %q, want %q", want.ID, got.State, want.State)
+	}
+	if len(got.State) == 0 && got.State != nil {
+		t.Errorf("message %d: empty state came back as %#v, want nil", want.ID, got.State)
+	}
+	if want.NextAt.IsZero() {
+		if !got.NextAt.IsZero() {
+			t.Errorf("message %d NextAt = %v, want zero (unscheduled)", want.ID, got.NextAt)
+		}
+	} else {
+		checkTime(t, fmt.Sprintf("message %d NextAt", want.ID), got.NextAt, want.NextAt)
 	}
 	checkTime(t, fmt.Sprintf("message %d CreatedAt", want.ID), got.CreatedAt, want.CreatedAt)
 	checkTime(t, fmt.Sprintf("message %d UpdatedAt", want.ID), got.UpdatedAt, want.UpdatedAt)
