@@ -17,23 +17,34 @@ import (
 	"github.com/openwaba/waba/internal/clock"
 	"github.com/openwaba/waba/internal/config"
 	"github.com/openwaba/waba/internal/dialect/onprem"
+	"github.com/openwaba/waba/internal/dispatch"
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/metrics"
+	"github.com/openwaba/waba/internal/network/simnet"
+	"github.com/openwaba/waba/internal/sandbox"
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/store/postgres"
 	"github.com/openwaba/waba/internal/store/sqlite"
 	"github.com/openwaba/waba/internal/wa"
+	"github.com/openwaba/waba/internal/webhook"
 )
 
 // App is one running waba.
 type App struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store store.Store
-	clock *clock.Virtual
-	eng   *engine.Engine
-	srv   *http.Server
-	ln    net.Listener
-	serve chan error
+	cfg      config.Config
+	log      *slog.Logger
+	store    store.Store
+	clock    *clock.Virtual
+	eng      *engine.Engine
+	net      *simnet.Net
+	dispatch *dispatch.Dispatcher
+	webhooks *webhook.Dispatcher
+	metrics  *metrics.Metrics
+	srv      *http.Server
+	ln       net.Listener
+	serve    chan error
+
+	stopClock func()
 
 	stopOnce sync.Once
 	stopErr  error
@@ -65,21 +76,67 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	clk := clock.NewVirtual(time.Now())
-	eng := engine.New(engine.Options{
+	clk, err := restoreClock(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, clock: clk, metrics: metrics.New(), serve: make(chan error, 1)}
+	ids := wa.NewIDs(nodeNumber())
+	var eng *engine.Engine
+	showSecurity := func(ctx context.Context) bool {
+		s, err := eng.AppSettings(ctx)
+		return err == nil && s.ShowSecurityNotifications
+	}
+	a.net, err = simnet.New(ctx, simnet.Options{Store: st, Logger: log, Seed: cfg.Seed, Realistic: cfg.RealisticLatency,
+		ShowSecurityNotifications: showSecurity})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	eng = engine.New(engine.Options{
 		Store:       st,
 		Clock:       clk,
-		IDs:         wa.NewIDs(nodeNumber()),
+		IDs:         ids,
 		Logger:      log,
 		Business:    cfg.PhoneNumber,
 		Shards:      cfg.Shards,
 		CommitBatch: cfg.CommitBatch,
+		Precheck:    a.net.Precheck,
+		Accepted: func(shard int, msgType string) {
+			a.metrics.Accepted(msgType)
+			a.dispatch.Notify(shard)
+		},
 	})
+	a.eng = eng
+	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint})
+	a.dispatch = dispatch.New(dispatch.Options{
+		Store: st, Clock: clk, Network: a.net, Render: onpremRenderer{}, IDs: ids, Logger: log, Shards: cfg.Shards,
+		WantStatus: func(ctx context.Context, status string) bool {
+			s, err := eng.AppSettings(ctx)
+			return err != nil || s.WantStatus(status)
+		},
+		ProfileName:   func(waID string) string { return a.net.User(waID).Name },
+		WebhooksAdded: a.webhooks.Wake,
+		Observe:       a.metrics.Status,
+	})
+	eng.OnAppSettingsChange(func(ctx context.Context, old, cur engine.AppSettings) {
+		if old.Webhooks.URL != cur.Webhooks.URL {
+			a.webhooks.RetryNow(ctx) // a new endpoint gets the backlog at once
+		}
+	})
+	if cfg.Scenario != "" {
+		n, err := a.net.LoadScenario(ctx, cfg.Scenario)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		log.Info("loaded scenario", "file", cfg.Scenario, "users", n)
+	}
 	if err := eng.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("prepare admin user: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, store: st, clock: clk, eng: eng, serve: make(chan error, 1)}
 	a.srv = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -99,7 +156,11 @@ func nodeNumber() int {
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", onprem.New(a.eng, a.log, a.cfg.MaxBodyBytes))
+	v1 := onprem.New(a.eng, a.log, a.cfg.MaxBodyBytes).WithNetwork(onpremNetwork{a.net}, a)
+	mux.Handle("/v1/", v1)
+	mux.Handle("/metrics", v1.Authed(a.metrics.Handler()))
+	mux.Handle("/sandbox/", sandbox.New(sandbox.Options{Engine: a.eng, Store: a.store, Clock: a.clock, Net: a.net,
+		Inbound: a.dispatch.Inbound, Webhooks: a.webhooks, Rescheduled: a.dispatch.NotifyAll, Logger: a.log}))
 	mux.HandleFunc("/healthz", a.healthz)
 	mux.HandleFunc("/{$}", a.home)
 	return mux
@@ -123,9 +184,18 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.eng.Start(ctx); err != nil {
 		return err
 	}
+	if err := a.dispatch.Start(ctx); err != nil {
+		return err
+	}
+	if err := a.webhooks.Start(ctx); err != nil {
+		return err
+	}
+	a.stopClock = a.watchClock()
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		a.eng.Stop()
+		a.dispatch.Stop()
+		a.webhooks.Stop()
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	a.ln = ln
@@ -164,6 +234,11 @@ func (a *App) stop(ctx context.Context) error {
 		}
 	}
 	a.eng.Stop()
+	a.dispatch.Stop()
+	a.webhooks.Stop()
+	if a.stopClock != nil {
+		a.stopClock()
+	}
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}

@@ -28,12 +28,21 @@ waba is running — a WhatsApp Business API you can test against.
 
 Log in (the first admin login must set a new password; WABA_ADMIN_PASSWORD skips that):
   %s
-Then send a message with the token it returns:
+Keep the token it returns: TOKEN=…
+Point the webhooks at your endpoint (sent_status adds "sent" callbacks):
+  curl -s -X PATCH -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d '{"webhooks":{"url":"http://127.0.0.1:8080/webhook"},"sent_status":true}' %s/v1/settings/application
+A simulated customer writes first — as on WhatsApp, a free-form reply needs the 24-hour window
+their message opens (without it the send fails with 470):
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      -d '{"type":"text","text":{"body":"Hi! Is my order on its way?"}}' %s/sandbox/v1/users/15551230001/messages
+Then answer them; sent, delivered and read arrive at your webhook within seconds:
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-      -d '{"to":"15551230001","type":"text","text":{"body":"Hello from waba"}}' %s/v1/messages
+      -d '{"to":"15551230001","type":"text","text":{"body":"Yes, it ships today"}}' %s/v1/messages
 
+Magic numbers for every failure: docs/magic-numbers.md. Sandbox API: %s/sandbox/v1/openapi.yaml
 Stop with Ctrl-C; accepted messages are committed before it exits.
-`, url, url, url, db, a.cfg.PhoneNumber, login, url)
+`, url, url, url, db, a.cfg.PhoneNumber, login, url, url, url, url)
 }
 
 // home is the placeholder front page until the web UI lands: how to start, in one screen.

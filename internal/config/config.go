@@ -45,6 +45,15 @@ type Config struct {
 	// WABA_COMMIT_BATCH; default 512 (shared/reference/performance.md).
 	CommitBatch int `yaml:"commit_batch"`
 
+	// Scenario is a YAML file of simulated users loaded at start. scenario / WABA_SCENARIO /
+	// --scenario.
+	Scenario string `yaml:"scenario"`
+	// Seed makes the simulated network's latencies reproducible. seed / WABA_SEED; default 1.
+	Seed int64 `yaml:"seed"`
+	// RealisticLatency slows receipts to realistic spreads (seconds to deliver, minutes to
+	// read) instead of the default few seconds. realistic_latency / WABA_REALISTIC_LATENCY.
+	RealisticLatency bool `yaml:"realistic_latency"`
+
 	// ConfigFile is the YAML file read, if any (--config / WABA_CONFIG).
 	ConfigFile string `yaml:"-"`
 }
@@ -59,6 +68,7 @@ func Default() Config {
 		LogLevel:     "info",
 		MaxBodyBytes: 1 << 20,
 		CommitBatch:  512,
+		Seed:         1,
 	}
 }
 
@@ -98,6 +108,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		fPhone  = fs.String("phone-number", "", "default business phone number (default 15550001111; env WABA_PHONE_NUMBER)")
 		fShards = fs.Int("shards", 0, "dispatch shards: 1, 2, 4, 8, 16 or 32 (default 1; env WABA_SHARDS)")
 		fLog    = fs.String("log-level", "", "debug, info, warn or error (default info; env WABA_LOG_LEVEL)")
+		fScen   = fs.String("scenario", "", "YAML file of simulated users to load at start (env WABA_SCENARIO)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -121,6 +132,21 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.AdminPassword, getenv("WABA_ADMIN_PASSWORD"))
 	setStr(&c.PhoneNumber, getenv("WABA_PHONE_NUMBER"))
 	setStr(&c.LogLevel, getenv("WABA_LOG_LEVEL"))
+	setStr(&c.Scenario, getenv("WABA_SCENARIO"))
+	if v := getenv("WABA_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("WABA_SEED %q: not a whole number", v))
+		}
+		c.Seed = n
+	}
+	if v := getenv("WABA_REALISTIC_LATENCY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("WABA_REALISTIC_LATENCY %q: want true or false", v))
+		}
+		c.RealisticLatency = b
+	}
 	problems = setInt(problems, &c.Shards, "WABA_SHARDS", getenv("WABA_SHARDS"))
 	problems = setInt(problems, &c.CommitBatch, "WABA_COMMIT_BATCH", getenv("WABA_COMMIT_BATCH"))
 	var maxBody int
@@ -135,6 +161,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.DB, *fDB)
 	setStr(&c.PhoneNumber, *fPhone)
 	setStr(&c.LogLevel, *fLog)
+	setStr(&c.Scenario, *fScen)
 	if *fShards != 0 {
 		c.Shards = *fShards
 	}
@@ -194,6 +221,11 @@ func (c Config) Validate() Problems {
 	}
 	if c.CommitBatch < 1 || c.CommitBatch > 10000 {
 		p = append(p, fmt.Sprintf("commit_batch %d: must be from 1 to 10000", c.CommitBatch))
+	}
+	if c.Scenario != "" {
+		if _, err := os.Stat(c.Scenario); err != nil {
+			p = append(p, fmt.Sprintf("scenario %q: %v", c.Scenario, err))
+		}
 	}
 	if c.AdminPassword != "" {
 		if why := PasswordProblem(c.AdminPassword); why != "" {

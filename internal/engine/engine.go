@@ -27,6 +27,10 @@ type Options struct {
 	Business    string // the default business number, digits only
 	Shards      int
 	CommitBatch int
+	// Precheck runs the network's synchronous recipient checks (1028); may be nil.
+	Precheck func(ctx context.Context, waID string) error
+	// Accepted is told about every committed message (wakes its shard, counts it); may be nil.
+	Accepted func(shard int, msgType string)
 }
 
 // Engine is the dialect-neutral core. Build it with New, Start it, Stop it last.
@@ -39,6 +43,9 @@ type Engine struct {
 	shards   int
 	commit   *committer
 	auth     *auth
+	settings appSettingsState // On-Prem application settings cache (settings.go); zero value ready
+	precheck func(ctx context.Context, waID string) error
+	accepted func(shard int, msgType string)
 }
 
 // New builds an engine; it does no I/O.
@@ -56,6 +63,8 @@ func New(o Options) *Engine {
 		shards:   o.Shards,
 		commit:   newCommitter(o.Store, o.CommitBatch, log),
 		auth:     newAuth(o.Store, log),
+		precheck: o.Precheck,
+		accepted: o.Accepted,
 	}
 }
 
@@ -99,6 +108,11 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 		// shared/reference/onprem-api.md §8.1: recipient equal to the sender → 1021.
 		return Accepted{}, waerr.New(waerr.BadUser, "Cannot send a message to yourself: 'to' is the business number %s", waID)
 	}
+	if e.precheck != nil {
+		if err := e.precheck(ctx, waID); err != nil {
+			return Accepted{}, err
+		}
+	}
 	payload, err := json.Marshal(m)
 	if err != nil {
 		return Accepted{}, waerr.New(waerr.Internal, "encode message: %v", err)
@@ -113,6 +127,7 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 		Payload:   payload,
 		Status:    store.StatusAccepted,
 		Shard:     Shard(waID, e.shards),
+		NextAt:    now, // due for hand-off to the network at once
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
@@ -124,6 +139,9 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 			return Accepted{}, ctx.Err()
 		}
 		return Accepted{}, waerr.New(waerr.DatabaseError, "The message could not be stored; it was not accepted")
+	}
+	if e.accepted != nil {
+		e.accepted(row.Shard, row.Type)
 	}
 	return Accepted{ID: row.ID, WaID: waID}, nil
 }

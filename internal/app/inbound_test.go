@@ -1,0 +1,93 @@
+package app
+
+import (
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/openwaba/waba/internal/config"
+)
+
+// waitMessages waits until the receiver holds n inbound messages from waID.
+func (w *world) waitMessages(waID string, n int) ([]map[string]any, []map[string]any) {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		msgs, contacts := w.recv.messagesFrom(waID)
+		if len(msgs) == n {
+			return msgs, contacts
+		}
+		if len(msgs) > n || time.Now().After(deadline) {
+			w.t.Fatalf("inbound from %s: got %d messages, want %d", waID, len(msgs), n)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+var inboundID = regexp.MustCompile(`^ABGG[A-Za-z0-9_-]{22}$`)
+
+// TestInbound: what a simulated user sends arrives as the On-Prem `messages` webhook
+// (onprem-api.md §12.3), on both stores.
+func TestInbound(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		w := newWorld(t, cfg)
+		w.sandbox("PUT", "/users/15551230010", `{"name":"Ana"}`)
+
+		id := w.userSays("15551230010", "Hello there")
+		if !inboundID.MatchString(id) {
+			t.Fatalf("inbound id %q", id)
+		}
+		msgs, contacts := w.waitMessages("15551230010", 1)
+		m := msgs[0]
+		if m["id"] != id || m["type"] != "text" || m["text"].(map[string]any)["body"] != "Hello there" ||
+			!regexp.MustCompile(`^\d{10}$`).MatchString(m["timestamp"].(string)) {
+			t.Fatalf("text message: %s", mustJSON(m))
+		}
+		if len(contacts) != 1 || contacts[0]["wa_id"] != "15551230010" || contacts[0]["profile"].(map[string]any)["name"] != "Ana" {
+			t.Fatalf("contacts: %s", mustJSON(contacts))
+		}
+
+		// A tap on a reply button of one of our messages, quoting it.
+		out := w.text("15551230010", "Pick one")
+		r := w.sandbox("POST", "/users/15551230010/messages",
+			`{"type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"yes","title":"Yes"}},"context":{"id":"`+out+`"}}`)
+		if r.status != 201 {
+			t.Fatalf("tap: %d %s", r.status, r.raw)
+		}
+		msgs, _ = w.waitMessages("15551230010", 2)
+		tap := msgs[1]
+		ctx := tap["context"].(map[string]any)
+		reply := tap["interactive"].(map[string]any)
+		if tap["type"] != "interactive" || reply["type"] != "button_reply" || reply["button_reply"].(map[string]any)["id"] != "yes" ||
+			ctx["id"] != out || ctx["from"] != "15550001111" {
+			t.Fatalf("button tap: %s", mustJSON(tap))
+		}
+
+		// A list row.
+		w.sandbox("POST", "/users/15551230010/messages", `{"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"row-2","title":"Tuesday","description":"after 2pm"}}}`)
+		msgs, _ = w.waitMessages("15551230010", 3)
+		if lr := msgs[2]["interactive"].(map[string]any)["list_reply"].(map[string]any); lr["id"] != "row-2" || lr["description"] != "after 2pm" {
+			t.Fatalf("list reply: %s", mustJSON(msgs[2]))
+		}
+
+		// An unsupported type arrives as `unknown` with error 501 (§12.3).
+		w.sandbox("POST", "/users/15551230010/messages", `{"type":"unknown"}`)
+		msgs, _ = w.waitMessages("15551230010", 4)
+		if msgs[3]["type"] != "unknown" || mustJSON(msgs[3]["errors"]) == nil ||
+			string(mustJSON(msgs[3]["errors"])) != `[{"code":501,"details":"Message type is not currently supported","title":"Unknown message type"}]` {
+			t.Fatalf("unknown: %s", mustJSON(msgs[3]))
+		}
+
+		// Bad input to the sandbox is refused with its reason.
+		r = w.sandbox("POST", "/users/15551230010/messages", `{"type":"poll"}`)
+		if r.status != 400 || r.body["error"].(map[string]any)["code"] != "invalid_type" {
+			t.Fatalf("bad type: %d %s", r.status, r.raw)
+		}
+
+		// Marking the inbound message read works through the On-Prem API.
+		pr := do(t, w.base, request{method: "PUT", path: "/v1/messages/" + id, token: w.tok, body: `{"status":"read"}`})
+		if pr.status != 200 {
+			t.Fatalf("mark read: %d %s", pr.status, pr.raw)
+		}
+	})
+}

@@ -1,0 +1,190 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/openwaba/waba/internal/store"
+)
+
+// run is the loop: one round, then sleep until the next due time (capped at maxIdle), a Wake,
+// a finished POST or a jump of the clock.
+func (d *Dispatcher) run(ctx context.Context) {
+	defer close(d.loopDone)
+	jumps, unsubscribe := d.clk.Subscribe()
+	defer unsubscribe()
+	for {
+		wait := d.round(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		t := d.clk.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-jumps:
+		case <-t.C():
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// round claims what is due, launches the POSTs there is room for, and returns how long to wait.
+func (d *Dispatcher) round(ctx context.Context) time.Duration {
+	// What is on its way is read BEFORE the outbox: a POST that finishes in between has
+	// recorded its result before leaving the in-flight set, so the read below sees it
+	// delivered (or rescheduled). Checking the set after the read would send it twice. Only
+	// this goroutine launches POSTs, so nothing joins the set in between.
+	d.mu.Lock()
+	busy := make(map[int64]struct{}, len(d.inFlight))
+	for id := range d.inFlight {
+		busy[id] = struct{}{}
+	}
+	d.mu.Unlock()
+
+	now := d.clk.Now()
+	due, err := d.st.DueWebhooks(ctx, now, fetchLimit)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("read due webhooks", "err", err)
+		}
+		return storeRetry
+	}
+
+	// Group by business, oldest first, leaving out what is already on its way.
+	var order []string
+	byBusiness := map[string][]store.Webhook{}
+	for _, w := range due {
+		if _, ok := busy[w.ID]; ok {
+			continue
+		}
+		if _, seen := byBusiness[w.Business]; !seen {
+			order = append(order, w.Business)
+		}
+		byBusiness[w.Business] = append(byBusiness[w.Business], w)
+	}
+
+	for _, business := range order {
+		hooks := byBusiness[business]
+		ep, err := d.o.Settings(ctx, business)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("read webhook endpoint", "business", business, "err", err)
+			}
+			continue
+		}
+		ep = ep.withDefaults()
+		if ep.URL == "" {
+			d.park(ctx, business, hooks, now)
+			continue
+		}
+		for _, b := range batches(hooks, d.o.MaxBatch) {
+			if !d.launch(ctx, business, ep, b) {
+				break // the endpoint is at max_concurrent_requests; a finished POST wakes us
+			}
+		}
+	}
+
+	next, ok, err := d.st.NextWebhookDue(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			d.log.Error("read next webhook due time", "err", err)
+		}
+		return storeRetry
+	case !ok:
+		return maxIdle
+	}
+	wait := next.Sub(d.clk.Now())
+	if wait <= 0 {
+		// Due but not launched: in flight, waiting for a free slot, or its endpoint could
+		// not be read. A finished POST or a Wake ends the wait early.
+		return maxIdle
+	}
+	return min(wait, maxIdle)
+}
+
+// park sets aside the webhooks of a business that has no URL: they stay pending and visible,
+// due again after parkFor, or at once when RetryNow runs after the URL is set.
+func (d *Dispatcher) park(ctx context.Context, business string, hooks []store.Webhook, now time.Time) {
+	ids := make([]int64, len(hooks))
+	for i, w := range hooks {
+		ids[i] = w.ID
+	}
+	if _, err := d.st.Redeliver(ctx, ids, now.Add(parkFor)); err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("set aside webhooks of a business without a webhook URL", "business", business, "err", err)
+		}
+		return
+	}
+	d.log.Debug("no webhook URL set: webhooks wait in the outbox", "business", business, "webhooks", len(ids))
+}
+
+// batches splits the due webhooks of one business into POSTs: entries of the same kind and the
+// same attempt count (so that one failure gives each the backoff its own count calls for), in
+// due order, at most max per POST.
+func batches(hooks []store.Webhook, max int) [][]store.Webhook {
+	type key struct {
+		kind     string
+		attempts int
+	}
+	var order []key
+	groups := map[key][]store.Webhook{}
+	for _, w := range hooks {
+		k := key{w.Kind, w.Attempts}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], w)
+	}
+	var out [][]store.Webhook
+	for _, k := range order {
+		g := groups[k]
+		for len(g) > 0 {
+			n := min(len(g), max)
+			out = append(out, g[:n:n])
+			g = g[n:]
+		}
+	}
+	return out
+}
+
+// launch starts one POST if the endpoint has a free slot, and reports whether it did.
+func (d *Dispatcher) launch(ctx context.Context, business string, ep Endpoint, hooks []store.Webhook) bool {
+	d.mu.Lock()
+	if d.busy[ep.URL] >= ep.MaxConcurrent {
+		d.mu.Unlock()
+		return false
+	}
+	d.busy[ep.URL]++
+	for _, w := range hooks {
+		d.inFlight[w.ID] = struct{}{}
+	}
+	d.posts.Add(1)
+	d.mu.Unlock()
+	d.nInFlight.Add(1)
+
+	go func() {
+		defer func() {
+			d.mu.Lock()
+			d.busy[ep.URL]--
+			if d.busy[ep.URL] <= 0 {
+				delete(d.busy, ep.URL)
+			}
+			for _, w := range hooks {
+				delete(d.inFlight, w.ID)
+			}
+			d.mu.Unlock()
+			d.nInFlight.Add(-1)
+			d.posts.Done()
+			d.Wake()
+		}()
+		// A POST under way when Stop is called finishes (within Options.Timeout) and is
+		// recorded, so the attempt log never misses a request the receiver may have seen.
+		d.deliver(context.WithoutCancel(ctx), business, ep, hooks)
+	}()
+	return true
+}
