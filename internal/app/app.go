@@ -88,8 +88,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		s, err := eng.AppSettings(ctx)
 		return err == nil && s.ShowSecurityNotifications
 	}
+	if bad, why := simnet.RestrictedBusiness(cfg.PhoneNumber); bad {
+		st.Close()
+		return nil, fmt.Errorf("business number +%s: %s; such businesses may not use the platform (seed 000)", cfg.PhoneNumber, why)
+	}
 	a.net, err = simnet.New(ctx, simnet.Options{Store: st, Logger: log, Seed: cfg.Seed, Realistic: cfg.RealisticLatency,
-		ShowSecurityNotifications: showSecurity})
+		Now: clk.Now, ShowSecurityNotifications: showSecurity})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -109,7 +113,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		},
 	})
 	a.eng = eng
-	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint})
+	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint,
+		OnAttempt: a.metrics.WebhookDelivery})
+	a.metrics.SetQueueDepth("webhook", func() float64 {
+		n, _ := st.CountWebhooks(context.Background(), store.WebhookPending)
+		return float64(n)
+	})
 	a.dispatch = dispatch.New(dispatch.Options{
 		Store: st, Clock: clk, Network: a.net, Render: onpremRenderer{}, IDs: ids, Logger: log, Shards: cfg.Shards,
 		WantStatus: func(ctx context.Context, status string) bool {
@@ -121,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Observe:       a.metrics.Status,
 	})
 	eng.OnAppSettingsChange(func(ctx context.Context, old, cur engine.AppSettings) {
-		if old.Webhooks.URL != cur.Webhooks.URL {
+		if old.Webhooks.URL != cur.Webhooks.URL && cur.Webhooks.URL != "" {
 			a.webhooks.RetryNow(ctx) // a new endpoint gets the backlog at once
 		}
 	})

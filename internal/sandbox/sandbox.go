@@ -73,6 +73,8 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("POST /sandbox/v1/users/{wa_id}/online", h.online(true))
 	h.mux.HandleFunc("POST /sandbox/v1/users/{wa_id}/offline", h.online(false))
 	h.mux.HandleFunc("POST /sandbox/v1/users/{wa_id}/identity", h.changeIdentity)
+	h.mux.HandleFunc("POST /sandbox/v1/users/{wa_id}/number", h.changeNumber)
+	h.mux.HandleFunc("POST /sandbox/v1/outage", h.outage)
 	h.mux.HandleFunc("GET /sandbox/v1/magic-numbers", h.magic)
 	h.mux.HandleFunc("GET /sandbox/v1/clock", h.getClock)
 	h.mux.HandleFunc("POST /sandbox/v1/clock/advance", h.advance)
@@ -252,7 +254,69 @@ func (h *Handler) changeIdentity(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
+	// With show_security_notifications on, the business hears of it as a system message
+	// (onprem-api.md §9.1, webhooks.md §2.8).
+	if s, err := h.o.Engine.AppSettings(r.Context()); err == nil && s.ShowSecurityNotifications {
+		body := map[string]any{"type": "system", "system": map[string]any{"identity": u.IdentityHash, "type": "user_identity_changed", "user": id}}
+		if _, err := h.o.Inbound(r.Context(), h.o.Engine.Business(), id, body); err != nil {
+			h.fail(w, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, u)
+}
+
+// changeNumber: {"new_wa_id": "…"} — the user moved to a new number. With
+// notify_user_change_number on, the business gets the user_changed_number system message
+// (webhooks.md §2.8); the new number starts as a copy of the user.
+func (h *Handler) changeNumber(w http.ResponseWriter, r *http.Request) {
+	id, ok := waID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		NewWaID string `json:"new_wa_id"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
+		return
+	}
+	newID, ok := wa.NormalizePhone(req.NewWaID)
+	if !ok || newID == id {
+		writeError(w, http.StatusBadRequest, "invalid_body", `Send {"new_wa_id": "<another phone number>"}`)
+		return
+	}
+	u := h.o.Net.User(id)
+	u.WaID, u.Magic = newID, ""
+	if err := h.o.Net.PutUser(r.Context(), u); err != nil {
+		h.fail(w, err)
+		return
+	}
+	if s, err := h.o.Engine.AppSettings(r.Context()); err == nil && s.NotifyUserChangeNumber {
+		body := map[string]any{"type": "system", "system": map[string]any{
+			"body": fmt.Sprintf("User %s changed from +%s to +%s", u.Name, id, newID), "new_wa_id": newID, "type": "user_changed_number"}}
+		if _, err := h.o.Inbound(r.Context(), h.o.Engine.Business(), id, body); err != nil {
+			h.fail(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// outage: {"seconds": N} (at most 300) schedules an API outage starting now, like the up to
+// five minutes of downtime during API updates (seed 000, errors.md §5 row 10): sends answer
+// 503 with 1016 and /v1/health shows connecting until it ends on the virtual clock.
+func (h *Handler) outage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Seconds *float64 `json:"seconds"`
+	}
+	if err := readJSON(r, &req); err != nil || req.Seconds == nil || *req.Seconds < 0 || *req.Seconds > 300 {
+		writeError(w, http.StatusBadRequest, "invalid_body", `Send {"seconds": N} with 0 ≤ N ≤ 300 (0 ends an outage)`)
+		return
+	}
+	until := h.o.Clock.Now().Add(time.Duration(*req.Seconds * float64(time.Second)))
+	h.o.Net.SetOutage(until)
+	writeJSON(w, http.StatusOK, map[string]any{"outage_until": until.UTC().Format(time.RFC3339Nano)})
 }
 
 func (h *Handler) magic(w http.ResponseWriter, r *http.Request) {

@@ -83,9 +83,10 @@ func InboundEntry(messageID int64, from, name string, at time.Time, body map[str
 	msg["from"] = from
 	msg["id"] = wa.OnPremID(messageID, true)
 	msg["timestamp"] = unixString(at)
-	entry := map[string]any{
-		"contact": map[string]any{"profile": map[string]any{"name": name}, "wa_id": from},
-		"message": msg,
+	entry := map[string]any{"message": msg}
+	if body["type"] != "system" {
+		// System messages come without a `contacts` block (webhooks.md §2.8).
+		entry["contact"] = map[string]any{"profile": map[string]any{"name": name}, "wa_id": from}
 	}
 	b, _ := json.Marshal(entry)
 	return b

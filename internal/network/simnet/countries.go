@@ -57,3 +57,16 @@ func countryOf(waID string) string {
 	}
 	return ""
 }
+
+// RestrictedBusiness reports whether a business number's country may not use the platform:
+// businesses in the sanctioned countries of seed 000 are refused (errors.md §5 row 7 suggests
+// refusing to provision them). Regions cannot be told from a calling code.
+func RestrictedBusiness(number string) (bool, string) {
+	u := User{Country: countryOf(number)}
+	for _, r := range restrictions {
+		if r.Country != "" && r.Country == u.Country && r.Until.IsZero() {
+			return true, r.Why
+		}
+	}
+	return false, ""
+}

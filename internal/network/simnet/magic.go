@@ -32,7 +32,7 @@ var magicTable = []Magic{
 		func(u *User) { u.ReadReceipts = false }},
 	{"15550100003", "echo", "a normal delivery, then the user replies with the text it received (opens the 24-hour window).",
 		func(u *User) { u.Reply = "echo" }},
-	{"15550100007", "crimea", "`sent`, then nothing: the user is in a sanctioned region (seed 002).",
+	{"15550100007", "crimea", "`sent`, then nothing: the user is in a sanctioned region (seeds 000–002).",
 		func(u *User) { u.Region = "crimea" }},
 	{"15550100404", "not-on-whatsapp", "`failed` with 1026 Receiver Incapable: the number has no WhatsApp account.",
 		func(u *User) { u.NotOnWhatsApp = true }},
@@ -54,7 +54,7 @@ var magicTable = []Magic{
 		func(u *User) { u.Platform = "kaios"; u.AppVersion = "2.2130.9" }},
 	{"15550101030", "old-web", "`failed` with 1026: WhatsApp Web 2.2132.5, below the 2.2132.6 minimum.",
 		func(u *User) { u.Platform = "web"; u.AppVersion = "2.2132.5" }},
-	{"15550101049", "marketing-limit", "template messages fail with 1026 (the per-user marketing limit, seed 000); other messages are unaffected.",
+	{"15550101049", "marketing-limit", "template messages sent outside an open 24-hour window fail with 1026 (the per-user marketing limit, seed 000); other messages are unaffected.",
 		func(u *User) { u.MarketingLimit = -1 }},
 }
 

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,8 @@ type Options struct {
 	// TierLimit is the messaging limit: unique users a business may start conversations with
 	// per rolling 24 hours (Tier 1 = 1,000, onprem-api.md §15). Over it, 471.
 	TierLimit int
+	// Now is the (virtual) time, for outages; nil means time.Now.
+	Now func() time.Time
 	// ShowSecurityNotifications reports the On-Prem setting of that name (1028 vs 480).
 	ShowSecurityNotifications func(ctx context.Context) bool
 }
@@ -72,6 +75,8 @@ type Net struct {
 	users     map[string]User   // configured users (persisted as settings simnet.user.<wa_id>)
 	acks      map[string]string // wa_id → identity hash the business acknowledged
 	down      bool
+	outage    time.Time // API outage until (virtual time)
+	clock     func() time.Time
 	initiated map[string]time.Time // peer → when a business-initiated conversation began (tier)
 	marketing map[string][]time.Time
 }
@@ -199,6 +204,7 @@ func (n *Net) Users() []User {
 	for _, u := range n.users {
 		out = append(out, u)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].WaID < out[j].WaID })
 	return out
 }
 
@@ -246,10 +252,32 @@ func (n *Net) Down() bool {
 	return n.down
 }
 
-// GatewayStatus is the On-Prem health view of the network (onprem-api.md §10).
+// SetOutage schedules an API outage until the given (virtual) time; a past time ends it.
+func (n *Net) SetOutage(until time.Time) {
+	n.mu.Lock()
+	n.outage = until
+	n.mu.Unlock()
+}
+
+// InOutage reports whether an API outage is under way.
+func (n *Net) InOutage() bool {
+	now := time.Now()
+	if n.opts.Now != nil {
+		now = n.opts.Now()
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return now.Before(n.outage)
+}
+
+// GatewayStatus is the On-Prem health view of the network (onprem-api.md §10): disconnected
+// while the network is down, connecting during an API outage (errors.md §5 row 10).
 func (n *Net) GatewayStatus() string {
-	if n.Down() {
+	switch {
+	case n.Down():
 		return "disconnected"
+	case n.InOutage():
+		return "connecting"
 	}
 	return "connected"
 }
@@ -310,10 +338,14 @@ func (n *Net) ChangeIdentity(ctx context.Context, waID string, at time.Time) (Us
 	return u, n.PutUser(ctx, u)
 }
 
-// Precheck runs the synchronous recipient checks of a send: while show_security_notifications
-// is on, a user whose identity changed and was not acknowledged blocks sends with 1028
-// (onprem-api.md §6.2).
+// Precheck runs the synchronous checks of a send: during an API outage the send is refused
+// with 1016 System overloaded / Cloud 2 (errors.md §5 row 10); while
+// show_security_notifications is on, a user whose identity changed and was not acknowledged
+// blocks sends with 1028 (onprem-api.md §6.2).
 func (n *Net) Precheck(ctx context.Context, waID string) error {
+	if n.InOutage() {
+		return waerr.New(waerr.Overloaded, "The API is temporarily unavailable for maintenance; retry in a few minutes")
+	}
 	if n.opts.ShowSecurityNotifications == nil || !n.opts.ShowSecurityNotifications(ctx) {
 		return nil
 	}
@@ -444,11 +476,12 @@ func (n *Net) handOff(ctx context.Context, m store.Message, p payloadView, u Use
 }
 
 func (n *Net) afterSent(m store.Message, p payloadView, u User, st state, now time.Time) (network.Step, error) {
+	if !st.HeldUntil.IsZero() && !now.Before(st.HeldUntil) {
+		// The 30-day hold ran out: dropped silently, the message stays sent (seed 004 FAQ),
+		// even if the user comes online later.
+		return network.Step{Status: store.StatusSent, State: m.State}, nil
+	}
 	if !u.Online {
-		if !st.HeldUntil.IsZero() && !now.Before(st.HeldUntil) {
-			// The 30-day hold ran out: dropped silently, the message stays sent (seed 004 FAQ).
-			return network.Step{Status: store.StatusSent, State: m.State}, nil
-		}
 		held := st.HeldUntil
 		if held.IsZero() {
 			held = now.Add(HoldPeriod)
