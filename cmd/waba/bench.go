@@ -24,7 +24,7 @@ webhook, from the built-in receiver) and the server's RSS. --baseline also loads
 server that decodes the same JSON and stores nothing, and reports the ratio.
 
 examples:
-  waba bench --baseline                        closed loop, 64 workers, 10 s, in-process SQLite
+  waba bench --baseline                        closed loop, 64 workers, 10 s, in-process SQLite, end to end
   waba bench --rate 5000 --duration 30s        open loop at 5,000 messages/s
   waba bench --db postgres://localhost/waba    in-process waba on PostgreSQL
   WABA_ADMIN_PASSWORD=… waba bench --url http://127.0.0.1:9090 --pid $(pidof waba)
@@ -62,6 +62,8 @@ func benchCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.IntVar(&o.PID, "pid", 0, "with --url: process id of the waba whose RSS to report (/proc/<pid>/status)")
 	fs.StringVar(&o.WebhookAddr, "webhook-addr", "127.0.0.1:0", "listen address of the built-in webhook receiver")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the load, how long to wait at most for missing delivered webhooks")
+	setupOn := fs.Bool("setup", true, "configure the waba for end to end first: webhooks to the built-in receiver with sent statuses, the recipients' receipt latency (--latency), and, when the mix has free-form kinds, one inbound message per recipient to open its 24-hour window (needs an admin user; with --url the previous webhook URL is restored at the end)")
+	fs.StringVar(&o.Latency, "latency", "1ms", "fixed delivered and read latency given to the recipients by the setup, or \"default\" for the simulated network's own (delivered 0.2–1 s, read 1–3 s later)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the whole process over the first waba round's measured window to `file` (load-generator goroutines carry the label bench=loadgen)")
 	fs.StringVar(&logLevel, "log-level", "warn", "in-process waba's log level on stderr: debug, info, warn or error")
@@ -84,6 +86,7 @@ func benchCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 		return 2
 	}
 	o.Mix = m
+	o.NoSetup = !*setupOn
 	if o.Warmup == 0 {
 		o.NoWarmup = true
 	}

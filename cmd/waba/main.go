@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -26,6 +29,7 @@ import (
 
 	"github.com/openwaba/waba/internal/app"
 	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/tlsutil"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the module
@@ -65,7 +69,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 const usage = `usage:
   waba [serve] [flags]   start the server (default; see waba serve -h)
   waba migrate [flags]   apply database migrations and exit
-  waba healthcheck       exit 0 only when /healthz answers OK (uses --addr / WABA_ADDR)
+  waba healthcheck       exit 0 only when /healthz answers OK (uses --addr / WABA_ADDR; HTTPS with --tls)
   waba bench [flags]     load-test a waba (or a fresh in-process one) and report (see waba bench -h)
   waba version           print the version`
 
@@ -145,7 +149,12 @@ func healthcheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1" // a wildcard listener is reachable on loopback
 	}
-	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	scheme := "http"
+	if cfg.TLS {
+		scheme = "https"
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: healthcheckRoots(cfg)}}
+	}
+	resp, err := client.Get(scheme + "://" + net.JoinHostPort(host, port) + "/healthz")
 	if err != nil {
 		fmt.Fprintln(stderr, "waba healthcheck:", err)
 		return 1
@@ -158,4 +167,20 @@ func healthcheck(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	fmt.Fprintln(stdout, "ok")
 	return 0
+}
+
+// healthcheckRoots trusts what a client of this configuration would: the system pool, the
+// generated tls/ca.pem and, with --tls-cert, the certificates in that file. The certificate
+// is verified like any client verifies it.
+func healthcheckRoots(cfg config.Config) *x509.CertPool {
+	pool := tlsutil.Pool(nil)
+	for _, f := range []string{filepath.Join(tlsutil.Dir(cfg.Data), tlsutil.CAFile), cfg.TLSCert} {
+		if f == "" {
+			continue
+		}
+		if pemText, err := os.ReadFile(f); err == nil {
+			pool.AppendCertsFromPEM(pemText)
+		}
+	}
+	return pool
 }

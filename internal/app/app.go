@@ -19,6 +19,7 @@ import (
 	"github.com/openwaba/waba/internal/dialect/onprem"
 	"github.com/openwaba/waba/internal/dispatch"
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/metrics"
 	"github.com/openwaba/waba/internal/network/simnet"
 	"github.com/openwaba/waba/internal/sandbox"
@@ -40,11 +41,14 @@ type App struct {
 	dispatch *dispatch.Dispatcher
 	webhooks *webhook.Dispatcher
 	metrics  *metrics.Metrics
+	certs    *certs
 	srv      *http.Server
 	ln       net.Listener
 	serve    chan error
 
 	stopClock func()
+	media     *media.Service
+	stopMedia func()
 
 	stopOnce sync.Once
 	stopErr  error
@@ -82,6 +86,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, clock: clk, metrics: metrics.New(), serve: make(chan error, 1)}
+	a.media = media.New(st, clk, media.Options{}) // On-Prem: 64 MB uploads, 30-day retention
 	ids := wa.NewIDs(nodeNumber())
 	var eng *engine.Engine
 	showSecurity := func(ctx context.Context) bool {
@@ -113,8 +118,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		},
 	})
 	a.eng = eng
+	if a.certs, err = newCerts(ctx, cfg, st, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint,
-		OnAttempt: a.metrics.WebhookDelivery})
+		OnAttempt: a.metrics.WebhookDelivery, Client: &http.Client{Transport: a.certs}})
 	a.metrics.SetQueueDepth("webhook", func() float64 {
 		n, _ := st.CountWebhooks(context.Background(), store.WebhookPending)
 		return float64(n)
@@ -154,6 +163,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.TLS {
+		a.srv.TLSConfig = a.certs.serverConfig()
+	}
 	return a, nil
 }
 
@@ -165,11 +177,11 @@ func nodeNumber() int {
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
-	v1 := onprem.New(a.eng, a.log, a.cfg.MaxBodyBytes).WithNetwork(onpremNetwork{a.net}, a)
+	v1 := onprem.New(a.eng, a.log, a.cfg.MaxBodyBytes).WithNetwork(onpremNetwork{a.net}, a).WithCertificates(a.certs).WithMedia(a.media)
 	mux.Handle("/v1/", v1)
 	mux.Handle("/metrics", v1.Authed(a.metrics.Handler()))
 	mux.Handle("/sandbox/", sandbox.New(sandbox.Options{Engine: a.eng, Store: a.store, Clock: a.clock, Net: a.net,
-		Inbound: a.dispatch.Inbound, Webhooks: a.webhooks, Rescheduled: a.dispatch.NotifyAll, Logger: a.log}))
+		Inbound: a.dispatch.Inbound, Webhooks: a.webhooks, Rescheduled: a.dispatch.NotifyAll, Media: a.media, Logger: a.log}))
 	mux.HandleFunc("/healthz", a.healthz)
 	mux.HandleFunc("/{$}", a.home)
 	return mux
@@ -200,6 +212,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.stopClock = a.watchClock()
+	a.stopMedia = a.sweepMedia()
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		a.eng.Stop()
@@ -208,15 +221,31 @@ func (a *App) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	a.ln = ln
-	go func() { a.serve <- a.srv.Serve(ln) }()
+	a.certs.start()
+	if a.cfg.TLS {
+		// ServeTLS (rather than Serve on a TLS listener) also sets up HTTP/2; the certificate
+		// comes from TLSConfig.GetCertificate, so no files are named here.
+		go func() { a.serve <- a.srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { a.serve <- a.srv.Serve(ln) }()
+	}
 	return nil
 }
 
 // Addr is the address actually listened on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// URL is the base URL of the listener.
-func (a *App) URL() string { return "http://" + a.Addr() }
+// URL is the base URL of the listener: https:// when TLS is on.
+func (a *App) URL() string {
+	if a.cfg.TLS {
+		return "https://" + a.Addr()
+	}
+	return "http://" + a.Addr()
+}
+
+// CAPath is the generated CA certificate clients must trust (absolute), or "" when TLS is off
+// or the certificate is the operator's own.
+func (a *App) CAPath() string { return a.certs.caPath }
 
 // Engine exposes the engine to tests and to in-process tools.
 func (a *App) Engine() *engine.Engine { return a.eng }
@@ -245,6 +274,10 @@ func (a *App) stop(ctx context.Context) error {
 	a.eng.Stop()
 	a.dispatch.Stop()
 	a.webhooks.Stop()
+	a.certs.close()
+	if a.stopMedia != nil {
+		a.stopMedia()
+	}
 	if a.stopClock != nil {
 		a.stopClock()
 	}

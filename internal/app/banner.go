@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 func (a *App) banner(w io.Writer) {
@@ -12,10 +13,17 @@ func (a *App) banner(w io.Writer) {
 	if a.cfg.IsPostgres() {
 		db = "PostgreSQL " + a.cfg.Redacted()
 	}
-	login := `curl -s -u admin:secret -H 'Content-Type: application/json' \
+	curl, trust := "curl", ""
+	if a.cfg.TLS {
+		curl, trust = a.tlsBanner()
+	}
+	if a.cfg.WebhookInsecure {
+		trust += "\nWARNING: webhook certificate verification is OFF (webhook_insecure_skip_verify); for local testing only.\n"
+	}
+	login := curl + ` -s -u admin:secret -H 'Content-Type: application/json' \
       -d '{"new_password":"N3w-Passw0rd!"}' ` + url + `/v1/users/login`
 	if a.cfg.AdminPassword != "" {
-		login = `curl -s -u admin:"$WABA_ADMIN_PASSWORD" -X POST ` + url + `/v1/users/login`
+		login = curl + ` -s -u admin:"$WABA_ADMIN_PASSWORD" -X POST ` + url + `/v1/users/login`
 	}
 	fmt.Fprintf(w, `
 waba is running — a WhatsApp Business API you can test against.
@@ -25,24 +33,54 @@ waba is running — a WhatsApp Business API you can test against.
   Health           %s/healthz
   Database         %s
   Business number  +%s
-
+%s
 Log in (the first admin login must set a new password; WABA_ADMIN_PASSWORD skips that):
   %s
 Keep the token it returns: TOKEN=…
 Point the webhooks at your endpoint (sent_status adds "sent" callbacks):
-  curl -s -X PATCH -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  %s -s -X PATCH -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
       -d '{"webhooks":{"url":"http://127.0.0.1:8080/webhook"},"sent_status":true}' %s/v1/settings/application
 A simulated customer writes first — as on WhatsApp, a free-form reply needs the 24-hour window
 their message opens (without it the send fails with 470):
-  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  %s -s -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
       -d '{"type":"text","text":{"body":"Hi! Is my order on its way?"}}' %s/sandbox/v1/users/15551230001/messages
 Then answer them; sent, delivered and read arrive at your webhook within seconds:
-  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  %s -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
       -d '{"to":"15551230001","type":"text","text":{"body":"Yes, it ships today"}}' %s/v1/messages
 
 Magic numbers for every failure: docs/magic-numbers.md. Sandbox API: %s/sandbox/v1/openapi.yaml
 Stop with Ctrl-C; accepted messages are committed before it exits.
-`, url, url, url, db, a.cfg.PhoneNumber, login, url, url, url, url)
+`, url, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
+}
+
+// tlsBanner is the curl command that trusts the server's certificate, and the lines that tell
+// each common client how to trust it.
+func (a *App) tlsBanner() (curl, trust string) {
+	ca := a.CAPath()
+	if ca == "" { // the operator's own certificate: clients trust its CA already
+		return "curl", fmt.Sprintf("  HTTPS            certificate %s (HTTP/2 and HTTP/1.1)\n", a.cfg.TLSCert)
+	}
+	curl = "curl --cacert " + shellQuote(ca)
+	q := shellQuote(ca)
+	trust = fmt.Sprintf(`  HTTPS            HTTP/2 and HTTP/1.1, certificate from the local CA below
+  CA certificate   %s
+
+Trust the CA once per client (or add it to the system store):
+  curl              curl --cacert %s %s/healthz
+  Node.js           NODE_EXTRA_CA_CERTS=%s node app.js
+  Go, Python        SSL_CERT_FILE=%s ./app   (Python requests: REQUESTS_CA_BUNDLE=%s)
+`, ca, q, a.URL(), q, q, q)
+	return curl, trust
+}
+
+// shellQuote quotes a path for a copy-and-paste shell line when it needs it.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
 }
 
 // home is the placeholder front page until the web UI lands: how to start, in one screen.

@@ -54,3 +54,32 @@ func (a *App) saveClockJumps(jumps <-chan clock.Jump) {
 		done()
 	}
 }
+
+// sweepMedia deletes expired media hourly (virtual time) and right after the clock jumps; the
+// returned function stops it and waits.
+func (a *App) sweepMedia() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	jumps, unsubscribe := a.clock.Subscribe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer unsubscribe()
+		for {
+			if n, err := a.media.Sweep(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("media sweep failed", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired media deleted", "count", n)
+			}
+			t := a.clock.NewTimer(time.Hour)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			case <-jumps:
+				t.Stop()
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

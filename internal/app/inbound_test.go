@@ -1,6 +1,12 @@
 package app
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -88,6 +94,37 @@ func TestInbound(t *testing.T) {
 		pr := do(t, w.base, request{method: "PUT", path: "/v1/messages/" + id, token: w.tok, body: `{"status":"read"}`})
 		if pr.status != 200 {
 			t.Fatalf("mark read: %d %s", pr.status, pr.raw)
+		}
+	})
+}
+
+// TestInboundMediaDownloadable: an image a simulated user sends is stored; the webhook carries
+// its media object and GET /v1/media/{id} returns the exact bytes (issue 3 item 5).
+func TestInboundMediaDownloadable(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		w := newWorld(t, cfg)
+		png := []byte("\x89PNG\r\n\x1a\n-not-really-but-bytes-are-bytes")
+		r := w.sandbox("POST", "/users/15551230020/messages",
+			`{"type":"image","image":{"mime_type":"image/png","caption":"my receipt","data":"`+base64.StdEncoding.EncodeToString(png)+`"}}`)
+		if r.status != 201 {
+			t.Fatalf("send image: %d %s", r.status, r.raw)
+		}
+		msgs, _ := w.waitMessages("15551230020", 1)
+		img := msgs[0]["image"].(map[string]any)
+		sum := sha256.Sum256(png)
+		if img["mime_type"] != "image/png" || img["caption"] != "my receipt" || img["sha256"] != hex.EncodeToString(sum[:]) {
+			t.Fatalf("image object: %s", mustJSON(img))
+		}
+		req, _ := http.NewRequest("GET", w.base+"/v1/media/"+img["id"].(string), nil)
+		req.Header.Set("Authorization", "Bearer "+w.tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !bytes.Equal(got, png) {
+			t.Fatalf("download: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), got)
 		}
 	})
 }

@@ -85,6 +85,18 @@ type Options struct {
 	ProgressTTY bool
 	// Logger is the in-process waba's logger (nil: discard).
 	Logger *slog.Logger
+	// NoSetup leaves the waba as it is. By default the run first points the waba's webhooks at
+	// the built-in receiver (PATCH /v1/settings/application with sent_status true; with URL
+	// the previous webhook URL is put back at the end), gives every recipient the fixed receipt
+	// latency Latency (PUT /sandbox/v1/users/{wa_id}), and, when the mix has free-form kinds,
+	// makes every recipient write once (POST /sandbox/v1/users/{wa_id}/messages) so that its
+	// 24-hour service window is open and text, media and interactive messages are delivered
+	// instead of failing with 470. The sandbox calls need an admin user.
+	NoSetup bool
+	// Latency is the fixed delivered and read latency given to the recipients (default "1ms",
+	// the nearest the simulated network has to zero; "default" keeps the network's own
+	// 0.2–1 s delivered and 1–3 s read).
+	Latency string
 
 	// invalidEvery, when positive, leaves "to" out of every n-th message (tests).
 	invalidEvery int64
@@ -119,6 +131,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Drain == 0 {
 		o.Drain = 5 * time.Second
+	}
+	if o.Latency == "" {
+		o.Latency = "1ms"
 	}
 	if o.trackLimit == 0 {
 		o.trackLimit = 200000
@@ -166,6 +181,11 @@ func (o *Options) Validate() error {
 	if o.Drain < 0 {
 		p = append(p, fmt.Sprintf("drain %v: must not be negative", o.Drain))
 	}
+	if o.Latency != "default" {
+		if d, err := time.ParseDuration(o.Latency); err != nil || d <= 0 {
+			p = append(p, fmt.Sprintf("latency %q: want a positive duration such as 1ms, or \"default\"", o.Latency))
+		}
+	}
 	total := 0
 	for _, e := range o.Mix {
 		total += e.Weight
@@ -200,6 +220,7 @@ type Report struct {
 	Machine    Machine       `json:"machine"`
 	Settings   Settings      `json:"settings"`
 	WebhookURL string        `json:"webhook_url"`
+	Setup      *Setup        `json:"setup,omitempty"`
 	Waba       *Result       `json:"waba"`
 	Baseline   *Result       `json:"baseline,omitempty"`
 	Ratio      *Ratio        `json:"ratio,omitempty"`
@@ -268,6 +289,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	waba.auth = []string{"Bearer " + waba.token}
+	rep.Setup = setup(ctx, &o, client, waba, recv.URL())
+	if o.URL != "" {
+		defer restoreWebhook(client, waba, rep.Setup)
+	}
 
 	var base *target
 	if o.Baseline {
@@ -427,6 +452,9 @@ func runRound(ctx context.Context, o *Options, clk *clock, client *http.Client, 
 			label, phase, (now - r.runStart).Seconds(), rate, r.failed.Load(), r.inflight.Load())
 		if hooks != nil {
 			line += fmt.Sprintf("  webhooks: %d statuses", hooks.statuses.Load())
+		}
+		if rss.on && rss.last > 0 {
+			line += fmt.Sprintf("  RSS %.1f MiB", mib(rss.last))
 		}
 		pr.print(line)
 	}

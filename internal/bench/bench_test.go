@@ -22,7 +22,43 @@ import (
 
 // shortRun is the smallest run the tests use: 1 s measured after a short warm-up, 4 workers.
 func shortRun() Options {
-	return Options{Concurrency: 4, Duration: time.Second, Warmup: 200 * time.Millisecond, Drain: 500 * time.Millisecond}
+	return Options{Concurrency: 4, Duration: time.Second, Warmup: 200 * time.Millisecond, Drain: 500 * time.Millisecond, Recipients: 50}
+}
+
+// TestEndToEndInProcess is the CI smoke of `waba bench`: about two seconds against an
+// in-process waba that the run configures itself (webhooks to the receiver, windows open,
+// 1 ms receipts). No timed assertion: only that nothing failed and that delivered webhooks came
+// back and were matched to their sends.
+func TestEndToEndInProcess(t *testing.T) {
+	o := shortRun()
+	o.Duration = 2 * time.Second
+	o.Drain = 5 * time.Second
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Setup
+	if s == nil || s.Skipped != "" || s.WebhookURL != rep.WebhookURL || s.Windows != 50 || s.Latency != "1ms" {
+		t.Fatalf("setup: %+v (receiver %s)", s, rep.WebhookURL)
+	}
+	w := rep.Waba
+	if w.Sent == 0 || w.Accepted != w.Sent || len(w.Errors) != 0 || w.Non2xx != 0 || w.TransportErrors != 0 {
+		t.Fatalf("sent %d, accepted %d, errors %+v (last transport error %q)", w.Sent, w.Accepted, w.Errors, w.LastTransport)
+	}
+	h := w.Webhook
+	if h == nil || h.Invalid != 0 || h.ByStatus["delivered"] == 0 || h.ByStatus["sent"] == 0 || h.ByStatus["failed"] != 0 {
+		t.Fatalf("webhooks: %+v", h)
+	}
+	if h.EndToEnd == nil || h.E2ESamples == 0 || h.Note != "" {
+		t.Fatalf("end to end not measured: %+v", h)
+	}
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
 }
 
 func TestRunInProcess(t *testing.T) {
@@ -500,6 +536,7 @@ func TestEndToEnd(t *testing.T) {
 
 	o := shortRun()
 	o.URL = srv.URL
+	o.NoSetup = true // the stand-in has no settings or sandbox API
 	o.Password = "Secr3t!pass"
 	o.WebhookAddr = hookAddr
 	o.Rate = 300

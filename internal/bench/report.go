@@ -43,6 +43,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, ", %g GiB", m.MemGiB)
 	}
 	fmt.Fprintf(&b, ", %s, %s; load generator and webhook receiver on the same machine\n", m.OS, m.Go)
+	if st := r.Setup; st != nil {
+		switch {
+		case st.WebhookURL == "" && st.Skipped != "":
+			fmt.Fprintf(&b, "setup: none (%s); end-to-end figures need the webhook URL and deliverable messages\n", st.Skipped)
+		default:
+			lat := "the network's default latency (delivered 0.2–1 s after sent, read 1–3 s later)"
+			if st.Latency != "" {
+				lat = "recipients' delivered and read latency fixed at " + st.Latency
+			}
+			fmt.Fprintf(&b, "setup (%gs, not measured): webhooks → receiver with sent statuses; %s; %d service windows opened\n",
+				st.Seconds, lat, st.Windows)
+			if st.Skipped != "" {
+				fmt.Fprintf(&b, "setup incomplete: %s\n", st.Skipped)
+			}
+		}
+	}
 	if r.Interrupted {
 		b.WriteString("INTERRUPTED: the figures cover only what was measured before the stop\n")
 	}

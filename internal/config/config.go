@@ -12,9 +12,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/openwaba/waba/internal/tlsutil"
 	"github.com/openwaba/waba/internal/wa"
 )
 
@@ -53,6 +55,26 @@ type Config struct {
 	// RealisticLatency slows receipts to realistic spreads (seconds to deliver, minutes to
 	// read) instead of the default few seconds. realistic_latency / WABA_REALISTIC_LATENCY.
 	RealisticLatency bool `yaml:"realistic_latency"`
+
+	// TLS serves HTTPS (HTTP/1.1 and HTTP/2) on Addr instead of plain HTTP. Without TLSCert,
+	// waba makes a private CA and a server certificate in Data/tls on the first start and reuses
+	// them later. tls / WABA_TLS / --tls; default false. Setting TLSCert and TLSKey turns it on.
+	TLS bool `yaml:"tls"`
+	// TLSHosts are extra names and addresses the generated certificate covers besides
+	// 127.0.0.1, ::1 and localhost. tls_hosts / WABA_TLS_HOSTS / --tls-hosts (comma lists).
+	TLSHosts []string `yaml:"tls_hosts"`
+	// TLSCert and TLSKey are the operator's own certificate (PEM, leaf first, then any
+	// intermediates) and private key (PEM), served instead of the generated pair. A pair that
+	// does not match, is expired or cannot be read is a configuration problem.
+	// tls_cert / WABA_TLS_CERT / --tls-cert and tls_key / WABA_TLS_KEY / --tls-key.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// WebhookInsecure turns off certificate verification for webhook deliveries over HTTPS,
+	// for local testing against an endpoint with a certificate nothing trusts. waba logs a
+	// warning at every start while it is on; the better fix is to upload the endpoint's CA
+	// with POST /v1/certificates/webhooks/ca. webhook_insecure_skip_verify /
+	// WABA_WEBHOOK_INSECURE; default false.
+	WebhookInsecure bool `yaml:"webhook_insecure_skip_verify"`
 
 	// ConfigFile is the YAML file read, if any (--config / WABA_CONFIG).
 	ConfigFile string `yaml:"-"`
@@ -109,6 +131,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		fShards = fs.Int("shards", 0, "dispatch shards: 1, 2, 4, 8, 16 or 32 (default 1; env WABA_SHARDS)")
 		fLog    = fs.String("log-level", "", "debug, info, warn or error (default info; env WABA_LOG_LEVEL)")
 		fScen   = fs.String("scenario", "", "YAML file of simulated users to load at start (env WABA_SCENARIO)")
+		fTLS    = fs.Bool("tls", false, "serve HTTPS with a generated certificate in <data>/tls (env WABA_TLS)")
+		fHosts  = fs.String("tls-hosts", "", "comma list of extra names/IPs for the generated certificate (env WABA_TLS_HOSTS)")
+		fCert   = fs.String("tls-cert", "", "your own certificate (PEM) instead of the generated one; implies --tls (env WABA_TLS_CERT)")
+		fKey    = fs.String("tls-key", "", "the private key (PEM) of --tls-cert (env WABA_TLS_KEY)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,6 +173,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		c.RealisticLatency = b
 	}
+	problems = setBool(problems, &c.TLS, "WABA_TLS", getenv("WABA_TLS"))
+	problems = setBool(problems, &c.WebhookInsecure, "WABA_WEBHOOK_INSECURE", getenv("WABA_WEBHOOK_INSECURE"))
+	if v := getenv("WABA_TLS_HOSTS"); v != "" {
+		c.TLSHosts = splitList(v)
+	}
+	setStr(&c.TLSCert, getenv("WABA_TLS_CERT"))
+	setStr(&c.TLSKey, getenv("WABA_TLS_KEY"))
 	problems = setInt(problems, &c.Shards, "WABA_SHARDS", getenv("WABA_SHARDS"))
 	problems = setInt(problems, &c.CommitBatch, "WABA_COMMIT_BATCH", getenv("WABA_COMMIT_BATCH"))
 	var maxBody int
@@ -164,6 +197,19 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.Scenario, *fScen)
 	if *fShards != 0 {
 		c.Shards = *fShards
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "tls" {
+			c.TLS = *fTLS // --tls=false overrides WABA_TLS=1
+		}
+	})
+	if *fHosts != "" {
+		c.TLSHosts = splitList(*fHosts)
+	}
+	setStr(&c.TLSCert, *fCert)
+	setStr(&c.TLSKey, *fKey)
+	if c.TLSCert != "" || c.TLSKey != "" {
+		c.TLS = true // bringing a certificate means serving it
 	}
 
 	problems = append(problems, c.Validate()...)
@@ -227,9 +273,32 @@ func (c Config) Validate() Problems {
 			p = append(p, fmt.Sprintf("scenario %q: %v", c.Scenario, err))
 		}
 	}
+	p = append(p, c.validateTLS()...)
 	if c.AdminPassword != "" {
 		if why := PasswordProblem(c.AdminPassword); why != "" {
 			p = append(p, "WABA_ADMIN_PASSWORD: "+why)
+		}
+	}
+	return p
+}
+
+// validateTLS checks the TLS settings; with TLSCert and TLSKey it reads and checks the pair
+// (readable, matching, within its validity), so a bad certificate stops the start with exit 2.
+func (c Config) validateTLS() Problems {
+	var p Problems
+	for _, h := range c.TLSHosts {
+		if why := tlsutil.CheckHost(h); why != "" {
+			p = append(p, fmt.Sprintf("tls_hosts %q: %s", h, why))
+		}
+	}
+	switch {
+	case c.TLSCert != "" && c.TLSKey == "":
+		p = append(p, "tls_cert is set but tls_key is not: give the certificate's private key with --tls-key")
+	case c.TLSKey != "" && c.TLSCert == "":
+		p = append(p, "tls_key is set but tls_cert is not: give the certificate with --tls-cert")
+	case c.TLSCert != "":
+		if _, err := tlsutil.LoadPair(c.TLSCert, c.TLSKey, time.Now()); err != nil {
+			p = append(p, err.Error())
 		}
 	}
 	return p
@@ -304,6 +373,29 @@ func setStr(dst *string, v string) {
 	if v != "" {
 		*dst = v
 	}
+}
+
+func setBool(p Problems, dst *bool, name, v string) Problems {
+	if v == "" {
+		return p
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return append(p, fmt.Sprintf("%s %q: want true or false (or 1 or 0)", name, v))
+	}
+	*dst = b
+	return p
+}
+
+// splitList splits a comma list, trimming spaces and dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func setInt(p Problems, dst *int, name, v string) Problems {

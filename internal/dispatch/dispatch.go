@@ -187,6 +187,8 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 			// Not acknowledged: keep trying, with no deadline but the 408 rule (seed 004 FAQ).
 			b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: m.Status, State: m.State, NextAt: now.Add(retryDown), At: now})
 			continue
+		case err != nil && ctx.Err() != nil:
+			return 0, ctx.Err() // stopping: nothing of this step is applied, the next start redoes it
 		case err != nil:
 			d.log.Error("network step failed; will retry", "message", m.ID, "err", err)
 			b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: m.Status, State: m.State, NextAt: now.Add(retryError), At: now})

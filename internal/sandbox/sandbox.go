@@ -8,6 +8,7 @@ package sandbox
 import (
 	"context"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/openwaba/waba/internal/clock"
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/network/simnet"
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/wa"
@@ -48,7 +50,10 @@ type Options struct {
 	Webhooks Webhooks
 	// Rescheduled is called after held messages were made due (wakes the dispatcher).
 	Rescheduled func()
-	Logger      *slog.Logger
+	// Media stores the files of users' media messages, downloadable with GET /v1/media/{id}.
+	// Without it media messages carry only a mime_type, as before media existed.
+	Media  *media.Service
+	Logger *slog.Logger
 }
 
 // Handler serves /sandbox/v1/.
@@ -143,9 +148,19 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 }
 
 func readJSON(r *http.Request, dst any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	return readJSONLimit(r, dst, 1<<20)
+}
+
+// errBodyTooLarge is readJSONLimit's error for a body over its limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+func readJSONLimit(r *http.Request, dst any, limit int64) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return err
+	}
+	if int64(len(body)) > limit {
+		return errBodyTooLarge
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
@@ -355,7 +370,10 @@ func (h *Handler) userSends(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body map[string]any
-	if err := readJSON(r, &body); err != nil || body == nil {
+	if err := readJSONLimit(r, &body, maxUserMessage); errors.Is(err, errBodyTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("The message is larger than %d MB; send a smaller file in data", maxUserMessage>>20))
+		return
+	} else if err != nil || body == nil {
 		writeError(w, http.StatusBadRequest, "invalid_body", "Send the message part as JSON, e.g. {\"type\":\"text\",\"text\":{\"body\":\"hi\"}}")
 		return
 	}
@@ -368,43 +386,62 @@ func (h *Handler) userSends(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_type", fmt.Sprintf("type %q is not one a user can send; use one of text, image, audio, voice, video, document, sticker, location, contacts, button, interactive, system, unknown", typ))
 		return
 	}
-	if err := shapeInbound(typ, body, business); err != nil {
+	mediaID, err := h.shapeInbound(r.Context(), typ, body, business)
+	var internal internalError
+	if errors.As(err, &internal) {
+		h.fail(w, internal.error)
+		return
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_message", err.Error())
 		return
 	}
 	id, err := h.o.Inbound(r.Context(), business, from, body)
 	if err != nil {
+		if mediaID != "" {
+			if derr := h.o.Media.Delete(context.WithoutCancel(r.Context()), mediaID); derr != nil {
+				h.log.Warn("media of a failed inbound message not deleted", "media_id", mediaID, "err", derr)
+			}
+		}
 		h.fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": wa.OnPremID(id, true)})
 }
 
+// maxUserMessage caps the JSON of a simulated user's message: base64 media in `data` of up to
+// about 24 MB. (The whole body is decoded in memory; this is a test tool, not the upload path.)
+const maxUserMessage = 32 << 20
+
+// internalError marks a shapeInbound failure that is waba's, not the request's.
+type internalError struct{ error }
+
 // shapeInbound checks the message part and completes what the network adds: the quoted
-// message's sender in context, and the 501 error of an unsupported type (§12.3).
-func shapeInbound(typ string, body map[string]any, business string) error {
+// message's sender in context, the 501 error of an unsupported type (§12.3), and for media the
+// stored file (see inboundMedia), whose id it returns.
+func (h *Handler) shapeInbound(ctx context.Context, typ string, body map[string]any, business string) (mediaID string, err error) {
 	obj, _ := body[typ].(map[string]any)
 	switch typ {
 	case "text":
 		if s, _ := obj["body"].(string); s == "" {
-			return errors.New(`text needs {"body": "…"}`)
+			return "", errors.New(`text needs {"body": "…"}`)
 		}
 	case "interactive":
 		kind, _ := obj["type"].(string)
 		if kind != "button_reply" && kind != "list_reply" {
-			return errors.New(`interactive.type must be button_reply or list_reply`)
+			return "", errors.New(`interactive.type must be button_reply or list_reply`)
 		}
 		reply, _ := obj[kind].(map[string]any)
 		if id, _ := reply["id"].(string); id == "" {
-			return fmt.Errorf("interactive.%s needs id and title", kind)
+			return "", fmt.Errorf("interactive.%s needs id and title", kind)
 		}
 	case "button":
 		if p, _ := obj["payload"].(string); p == "" {
-			return errors.New(`button needs {"payload": "…", "text": "…"}`)
+			return "", errors.New(`button needs {"payload": "…", "text": "…"}`)
 		}
 	case "location":
 		if _, ok := obj["latitude"].(float64); !ok {
-			return errors.New("location needs latitude and longitude")
+			return "", errors.New("location needs latitude and longitude")
 		}
 	case "unknown":
 		body["errors"] = []any{map[string]any{"code": 501, "title": "Unknown message type", "details": "Message type is not currently supported"}}
@@ -414,9 +451,8 @@ func shapeInbound(typ string, body map[string]any, business string) error {
 			obj = map[string]any{}
 			body[typ] = obj
 		}
-		if _, ok := obj["mime_type"]; !ok {
-			obj["mime_type"] = map[string]string{"image": "image/jpeg", "audio": "audio/mpeg", "voice": "audio/ogg; codecs=opus",
-				"video": "video/mp4", "document": "application/pdf", "sticker": "image/webp"}[typ]
+		if mediaID, err = h.inboundMedia(ctx, media.Kind(typ), obj, business); err != nil {
+			return "", err
 		}
 	}
 	if c, ok := body["context"].(map[string]any); ok {
@@ -424,7 +460,65 @@ func shapeInbound(typ string, body map[string]any, business string) error {
 			c["from"] = business
 		}
 	}
-	return nil
+	return mediaID, nil
+}
+
+// inboundMedia stores the file of a user's media message and turns obj into the On-Prem inbound
+// media object, {"id","mime_type","sha256","caption"?,"filename"? (document)}
+// (onprem-api.md §12.3; webhooks.md §2.2). The file is `data` (standard base64) when given,
+// else a small placeholder of the type (media.Placeholder). `mime_type` defaults to the kind's
+// usual one (voice: "audio/ogg; codecs=opus"). Captions are dropped from audio, voice and
+// stickers and file names from all but documents, as WhatsApp sends them.
+func (h *Handler) inboundMedia(ctx context.Context, kind media.Kind, obj map[string]any, business string) (string, error) {
+	mimeType := media.DefaultMIME(kind)
+	if v, ok := obj["mime_type"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("%s.mime_type must be a string such as %q", kind, mimeType)
+		}
+		if s != "" {
+			mimeType = s
+		}
+	}
+	var data []byte
+	if v, ok := obj["data"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("%s.data must be the file's bytes in base64", kind)
+		}
+		var err error
+		if data, err = base64.StdEncoding.DecodeString(s); err != nil {
+			if data, err = base64.RawStdEncoding.DecodeString(s); err != nil {
+				return "", fmt.Errorf("%s.data is not valid base64: %v", kind, err)
+			}
+		}
+	}
+	delete(obj, "data")
+	if kind != media.Document {
+		delete(obj, "filename")
+	}
+	if kind == media.Audio || kind == media.Voice || kind == media.Sticker {
+		delete(obj, "caption")
+	}
+	if h.o.Media == nil {
+		obj["mime_type"] = mimeType
+		return "", nil
+	}
+	if data == nil {
+		data = media.Placeholder(mimeType)
+	}
+	filename, _ := obj["filename"].(string)
+	m, err := h.o.Media.StoreInbound(ctx, business, kind, mimeType, filename, data)
+	if e, ok := waerr.As(err); ok {
+		return "", errors.New(e.Details)
+	}
+	if err != nil {
+		return "", internalError{err}
+	}
+	obj["id"] = m.ID
+	obj["mime_type"] = m.MimeType
+	obj["sha256"] = m.SHA256
+	return m.ID, nil
 }
 
 func (h *Handler) getClock(w http.ResponseWriter, r *http.Request) {

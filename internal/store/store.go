@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -168,6 +169,51 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
+// Media origins.
+const (
+	MediaUpload  = "upload"  // uploaded by the business (POST /v1/media)
+	MediaInbound = "inbound" // sent by a (simulated) WhatsApp user
+)
+
+// Media is one stored media file's metadata; the bytes are kept apart (a file beside the SQLite
+// database, rows of media_blobs in PostgreSQL) and streamed in and out.
+type Media struct {
+	ID        string // a lower-case UUID the server generates (ValidMediaID); never user input
+	Business  string // the business number it belongs to
+	MimeType  string // as it will be served, e.g. "image/jpeg", "audio/ogg; codecs=opus"
+	SHA256    string // hex digest of the bytes, computed by the driver as it writes them
+	Size      int64  // bytes, counted by the driver as it writes them
+	Filename  string // documents: the sender's file name; may be empty
+	Origin    string // MediaUpload or MediaInbound
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// ValidMediaID reports whether id is a canonical lower-case UUID (8-4-4-4-12 hex digits). Drivers
+// refuse any other id, so an id can safely name a file.
+func ValidMediaID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ErrInvalidMediaID is returned for an id that ValidMediaID refuses.
+var ErrInvalidMediaID = errors.New("store: invalid media id")
+
 // Store is implemented by every driver. Methods are safe for concurrent use.
 type Store interface {
 	// Migrate applies the embedded migrations that have not run yet. Drivers call it from
@@ -273,4 +319,19 @@ type Store interface {
 	DeleteSetting(ctx context.Context, key string) error
 	// ListSettings returns every setting whose key starts with prefix, by key.
 	ListSettings(ctx context.Context, prefix string) (map[string][]byte, error)
+
+	// CreateMedia stores m with the bytes read from body (to EOF) and returns the stored row:
+	// m with Size and SHA256 set from those bytes (the values in m are ignored). The bytes are
+	// streamed, never held whole in memory; enforcing a size limit is the caller's job (a body
+	// whose Read fails stores nothing and the error is returned, wrapped). A duplicate id is
+	// ErrExists (the existing media is untouched), an id ValidMediaID refuses ErrInvalidMediaID.
+	CreateMedia(ctx context.Context, m Media, body io.Reader) (Media, error)
+	// OpenMedia returns a media's metadata and a reader of its bytes, which the caller closes,
+	// or ErrNotFound. Expiry is the caller's check.
+	OpenMedia(ctx context.Context, id string) (Media, io.ReadCloser, error)
+	// DeleteMedia removes a media and its bytes, or returns ErrNotFound.
+	DeleteMedia(ctx context.Context, id string) error
+	// DeleteExpiredMedia removes every media whose ExpiresAt is at or before before, with its
+	// bytes, and returns how many it removed.
+	DeleteExpiredMedia(ctx context.Context, before time.Time) (int, error)
 }

@@ -60,6 +60,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResetTraffic", testResetTraffic},
 		{"DeleteSetting", testDeleteSetting},
 		{"ListSettings", testListSettings},
+
+		{"MediaRoundTrip", testMediaRoundTrip},
+		{"MediaLarge", testMediaLarge},
+		{"MediaEmpty", testMediaEmpty},
+		{"MediaDelete", testMediaDelete},
+		{"MediaExpiry", testMediaExpiry},
+		{"MediaNotFound", testMediaNotFound},
+		{"MediaDuplicateID", testMediaDuplicateID},
+		{"MediaFailedBodyStoresNothing", testMediaFailedBodyStoresNothing},
+		{"MediaInvalidID", testMediaInvalidID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
