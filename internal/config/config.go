@@ -55,6 +55,9 @@ type Config struct {
 	// RealisticLatency slows receipts to realistic spreads (seconds to deliver, minutes to
 	// read) instead of the default few seconds. realistic_latency / WABA_REALISTIC_LATENCY.
 	RealisticLatency bool `yaml:"realistic_latency"`
+	// UnknownUsers is how numbers nobody configured behave: "healthy" (online WhatsApp users,
+	// the default) or "not_on_whatsapp". unknown_users / WABA_UNKNOWN_USERS.
+	UnknownUsers string `yaml:"unknown_users"`
 
 	// TLS serves HTTPS (HTTP/1.1 and HTTP/2) on Addr instead of plain HTTP. Without TLSCert,
 	// waba makes a private CA and a server certificate in Data/tls on the first start and reuses
@@ -173,6 +176,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 		c.RealisticLatency = b
 	}
+	setStr(&c.UnknownUsers, getenv("WABA_UNKNOWN_USERS"))
 	problems = setBool(problems, &c.TLS, "WABA_TLS", getenv("WABA_TLS"))
 	problems = setBool(problems, &c.WebhookInsecure, "WABA_WEBHOOK_INSECURE", getenv("WABA_WEBHOOK_INSECURE"))
 	if v := getenv("WABA_TLS_HOSTS"); v != "" {
@@ -256,6 +260,11 @@ func (c Config) Validate() Problems {
 	case 1, 2, 4, 8, 16, 32:
 	default:
 		p = append(p, fmt.Sprintf("shards %d: must be 1, 2, 4, 8, 16 or 32", c.Shards))
+	}
+	switch c.UnknownUsers {
+	case "", "healthy", "not_on_whatsapp":
+	default:
+		p = append(p, fmt.Sprintf("unknown_users %q: must be healthy or not_on_whatsapp", c.UnknownUsers))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

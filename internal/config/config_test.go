@@ -105,3 +105,14 @@ func TestPasswordProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownUsers(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"WABA_UNKNOWN_USERS": "not_on_whatsapp"}), io.Discard)
+	if err != nil || c.UnknownUsers != "not_on_whatsapp" {
+		t.Fatalf("Load: %+v %v", c.UnknownUsers, err)
+	}
+	_, err = Load(nil, env(map[string]string{"WABA_UNKNOWN_USERS": "ghosts"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown_users "ghosts": must be healthy or not_on_whatsapp`) {
+		t.Fatalf("want the problem listed, got %v", err)
+	}
+}
