@@ -214,6 +214,16 @@ func ValidMediaID(id string) bool {
 // ErrInvalidMediaID is returned for an id that ValidMediaID refuses.
 var ErrInvalidMediaID = errors.New("store: invalid media id")
 
+// DueWebhooksSkipper is implemented by drivers that can leave given ids out of DueWebhooks in
+// the query itself (both drivers of this module do). The webhook dispatcher uses it to read
+// past the webhooks already on their way without scanning them.
+type DueWebhooksSkipper interface {
+	// DueWebhooksExcept is DueWebhooks without the webhooks whose ids are in skip: they are
+	// neither returned nor counted against limit. The per-message order rule still sees them
+	// (a skipped pending webhook holds back the newer ones of its message).
+	DueWebhooksExcept(ctx context.Context, now time.Time, limit int, skip []int64) ([]Webhook, error)
+}
+
 // Store is implemented by every driver. Methods are safe for concurrent use.
 type Store interface {
 	// Migrate applies the embedded migrations that have not run yet. Drivers call it from

@@ -68,9 +68,20 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 
 	// The webhooks in flight are still pending, and being the oldest they come first: read
 	// past them and a few full POSTs more, not a fixed thousand rows whatever is in flight.
-	limit := min(fetchLimit, len(busy)+readAhead*d.o.MaxBatch)
+	// A store that can leave them out in the query (store.DueWebhooksSkipper) reads only the
+	// few full POSTs; the in-flight rows are then neither fetched nor decoded.
 	now := d.clk.Now()
-	due, err := d.st.DueWebhooks(ctx, now, limit)
+	var due []store.Webhook
+	var err error
+	if sk, ok := d.st.(store.DueWebhooksSkipper); ok && len(busy) > 0 {
+		skip := make([]int64, 0, len(busy))
+		for id := range busy {
+			skip = append(skip, id)
+		}
+		due, err = sk.DueWebhooksExcept(ctx, now, min(fetchLimit, readAhead*d.o.MaxBatch), skip)
+	} else {
+		due, err = d.st.DueWebhooks(ctx, now, min(fetchLimit, len(busy)+readAhead*d.o.MaxBatch))
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("read due webhooks", "err", err)

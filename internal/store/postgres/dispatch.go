@@ -255,6 +255,19 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 		now, limit)
 }
 
+// DueWebhooksExcept is DueWebhooks without the webhooks in skip (store.DueWebhooksSkipper).
+func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int, skip []int64) ([]store.Webhook, error) {
+	if len(skip) == 0 {
+		return s.DueWebhooks(ctx, now, limit)
+	}
+	if limit <= 0 {
+		return []store.Webhook{}, nil
+	}
+	return s.queryWebhooks(ctx, "due webhooks",
+		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND w.id <> ALL($3::bigint[]) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
+		now, limit, skip)
+}
+
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time

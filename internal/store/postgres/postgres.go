@@ -43,7 +43,10 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store              = (*Store)(nil)
+	_ store.DueWebhooksSkipper = (*Store)(nil)
+)
 
 // Open connects to the database at url (a postgres:// URL or a key=value DSN), applies the
 // migrations that have not run yet and returns the store.

@@ -23,62 +23,72 @@ func listLimit(limit int) int {
 	return limit
 }
 
-// Apply writes the batch in one transaction on the writer connection (BEGIN IMMEDIATE): the
-// messages, then the transitions in order, then the webhooks.
-func (s *Store) Apply(ctx context.Context, b store.Batch) (err error) {
+// Apply writes the batch in the shared write transaction (see writer): the messages, then the
+// transitions in order, then the webhooks. The batch is all or nothing.
+func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	if len(b.Messages) == 0 && len(b.Transitions) == 0 && len(b.Webhooks) == 0 {
 		return nil
 	}
 	what := fmt.Sprintf("sqlite: apply %d messages, %d transitions, %d webhooks", len(b.Messages), len(b.Transitions), len(b.Webhooks))
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", what, err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if len(b.Messages) > 0 {
-		if err := s.insertMessages(ctx, tx, b.Messages); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-	}
-	if len(b.Transitions) > 0 {
-		stmt := tx.StmtContext(ctx, s.transition)
-		for i := range b.Transitions {
-			t := &b.Transitions[i]
-			res, err := stmt.ExecContext(ctx, t.Status, nonNil(t.State), nullTime(t.NextAt), toDB(t.At), t.ID)
-			if err != nil {
-				return fmt.Errorf("%s: transition of message %d: %w", what, t.ID, err)
-			}
-			if err := affected(res, fmt.Sprintf("%s: transition of message %d", what, t.ID)); err != nil {
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if len(b.Messages) > 0 {
+			if err := s.insertMessages(ctx, tx, b.Messages); err != nil {
 				return err
 			}
 		}
-	}
-	if len(b.Webhooks) > 0 {
-		hooks := b.Webhooks
-		if err := s.insertHook.exec(ctx, tx, len(hooks), func(args []any, i int) []any {
-			w := &hooks[i]
-			state := w.State
-			if state == "" {
-				state = store.WebhookPending
+		if len(b.Transitions) > 0 {
+			stmt := tx.StmtContext(ctx, s.transition)
+			for i := range b.Transitions {
+				t := &b.Transitions[i]
+				res, err := stmt.ExecContext(ctx, t.Status, nonNil(t.State), nullTime(t.NextAt), toDB(t.At), t.ID)
+				if err != nil {
+					return fmt.Errorf("transition of message %d: %w", t.ID, err)
+				}
+				if err := affected(res, fmt.Sprintf("transition of message %d", t.ID)); err != nil {
+					return err
+				}
 			}
-			return append(args, w.Business, w.MessageID, w.Kind, nonNil(w.Payload), state, int64(w.Attempts),
-				toDB(w.DueAt), w.LastError, toDB(w.CreatedAt), toDB(w.UpdatedAt))
-		}); err != nil {
-			return fmt.Errorf("%s: webhooks: %w", what, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
+		if len(b.Webhooks) > 0 {
+			hooks := b.Webhooks
+			if err := s.insertHook.exec(ctx, tx, len(hooks), func(args []any, i int) []any {
+				w := &hooks[i]
+				state := w.State
+				if state == "" {
+					state = store.WebhookPending
+				}
+				return append(args, w.Business, w.MessageID, w.Kind, nonNil(w.Payload), state, int64(w.Attempts),
+					toDB(w.DueAt), w.LastError, toDB(w.CreatedAt), toDB(w.UpdatedAt))
+			}); err != nil {
+				return fmt.Errorf("webhooks: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
 
+// The hot reads, prepared once (see Store).
+const (
+	dueMessagesQuery = "SELECT " + messageList + " FROM messages WHERE shard = ? AND next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?"
+	nextDueQuery     = "SELECT min(next_at) FROM messages WHERE shard = ? AND next_at IS NOT NULL"
+	lastInboundQuery = "SELECT max(created_at) FROM messages WHERE peer = ? AND business = ? AND direction = 'in'"
+)
+
 func (s *Store) queryMessages(ctx context.Context, what, query string, args ...any) ([]store.Message, error) {
 	rows, err := s.read.QueryContext(ctx, query, args...)
+	return s.scanMessages(what, rows, err)
+}
+
+func (s *Store) queryMessagesStmt(ctx context.Context, what string, stmt *sql.Stmt, args ...any) ([]store.Message, error) {
+	rows, err := stmt.QueryContext(ctx, args...)
+	return s.scanMessages(what, rows, err)
+}
+
+func (s *Store) scanMessages(what string, rows *sql.Rows, err error) ([]store.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
@@ -102,16 +112,14 @@ func (s *Store) DueMessages(ctx context.Context, shard int, now time.Time, limit
 	if limit <= 0 {
 		return []store.Message{}, nil
 	}
-	return s.queryMessages(ctx, fmt.Sprintf("due messages of shard %d", shard),
-		"SELECT "+messageList+" FROM messages WHERE shard = ? AND next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+	return s.queryMessagesStmt(ctx, fmt.Sprintf("due messages of shard %d", shard), s.dueMessages,
 		int64(shard), toDB(now), limit)
 }
 
 // NextDue returns the earliest next_at of a shard.
 func (s *Store) NextDue(ctx context.Context, shard int) (time.Time, bool, error) {
 	var t sql.NullInt64
-	if err := s.read.QueryRowContext(ctx, "SELECT min(next_at) FROM messages WHERE shard = ? AND next_at IS NOT NULL",
-		int64(shard)).Scan(&t); err != nil {
+	if err := s.nextDue.QueryRowContext(ctx, int64(shard)).Scan(&t); err != nil {
 		return time.Time{}, false, fmt.Errorf("sqlite: next due of shard %d: %w", shard, err)
 	}
 	if !t.Valid {
@@ -122,25 +130,33 @@ func (s *Store) NextDue(ctx context.Context, shard int) (time.Time, bool, error)
 
 // RescheduleHeld brings the held outbound messages of peer forward to at.
 func (s *Store) RescheduleHeld(ctx context.Context, peer, status string, at time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx,
+	n, err := s.execCount(ctx,
 		"UPDATE messages SET next_at = ? WHERE peer = ? AND direction = 'out' AND status = ? AND next_at > ?",
 		toDB(at), peer, status, toDB(at))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: reschedule %s messages to %s: %w", status, peer, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: reschedule %s messages to %s: %w", status, peer, err)
-	}
-	return int(n), nil
+	return n, nil
+}
+
+// execCount runs one statement in the shared write transaction and returns the rows it changed.
+func (s *Store) execCount(ctx context.Context, q string, args ...any) (int, error) {
+	var n int64
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 // LastInbound is one seek in the messages_inbound index.
 func (s *Store) LastInbound(ctx context.Context, business, peer string) (time.Time, bool, error) {
 	var t sql.NullInt64
-	if err := s.read.QueryRowContext(ctx,
-		"SELECT max(created_at) FROM messages WHERE peer = ? AND business = ? AND direction = 'in'",
-		peer, business).Scan(&t); err != nil {
+	if err := s.lastInbound.QueryRowContext(ctx, peer, business).Scan(&t); err != nil {
 		return time.Time{}, false, fmt.Errorf("sqlite: last inbound from %s to %s: %w", peer, business, err)
 	}
 	if !t.Valid {
@@ -175,6 +191,10 @@ func scanWebhook(row scanner) (store.Webhook, error) {
 
 func (s *Store) queryWebhooks(ctx context.Context, what, query string, args ...any) ([]store.Webhook, error) {
 	rows, err := s.read.QueryContext(ctx, query, args...)
+	return s.scanWebhooks(what, rows, err)
+}
+
+func (s *Store) scanWebhooks(what string, rows *sql.Rows, err error) ([]store.Webhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
@@ -199,20 +219,39 @@ func (s *Store) queryWebhooks(ctx context.Context, what, query string, args ...a
 const claimable = `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
 	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id))`
 
+// The outbox's hot reads, prepared once (see Store).
+var (
+	dueWebhooksQuery       = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND " + claimable + " ORDER BY w.due_at, w.id LIMIT ?"
+	dueWebhooksExceptQuery = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND w.id NOT IN (SELECT value FROM json_each(?)) AND " +
+		claimable + " ORDER BY w.due_at, w.id LIMIT ?"
+	nextWebhookDueQuery = "SELECT w.due_at FROM webhooks AS w WHERE " + claimable + " ORDER BY w.due_at, w.id LIMIT 1"
+)
+
 // DueWebhooks walks webhooks_due in (due_at, id) order.
 func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]store.Webhook, error) {
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
-	return s.queryWebhooks(ctx, "due webhooks",
-		"SELECT "+prefixed("w.", webhookList)+" FROM webhooks AS w WHERE w.due_at <= ? AND "+claimable+" ORDER BY w.due_at, w.id LIMIT ?",
-		toDB(now), limit)
+	rows, err := s.dueWebhooks.QueryContext(ctx, toDB(now), limit)
+	return s.scanWebhooks("due webhooks", rows, err)
+}
+
+// DueWebhooksExcept is DueWebhooks without the webhooks in skip (store.DueWebhooksSkipper).
+func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int, skip []int64) ([]store.Webhook, error) {
+	if len(skip) == 0 {
+		return s.DueWebhooks(ctx, now, limit)
+	}
+	if limit <= 0 {
+		return []store.Webhook{}, nil
+	}
+	rows, err := s.dueWebhooksExcept.QueryContext(ctx, toDB(now), jsonIDs(skip), limit)
+	return s.scanWebhooks("due webhooks", rows, err)
 }
 
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due int64
-	err := s.read.QueryRowContext(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
+	err := s.nextWebhookDue.QueryRowContext(ctx).Scan(&due)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -222,47 +261,42 @@ func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	return fromDB(due), true, nil
 }
 
-// RecordAttempt logs the attempt and applies r in one transaction on the writer.
-func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, r store.WebhookResult) (id int64, err error) {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: record attempt: begin: %w", err)
-	}
-	defer func() {
+// RecordAttempt logs the attempt and applies r in the shared write transaction (see writer).
+func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, r store.WebhookResult) (int64, error) {
+	var id int64
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO attempts (business, url, request, status, response, latency_ms, error, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Business, a.URL, nonNil(a.Request), int64(a.Status), nonNil(a.Response), a.LatencyMS, a.Error, toDB(a.At))
 		if err != nil {
-			tx.Rollback()
+			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
-	}()
-	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (business, url, request, status, response, latency_ms, error, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.Business, a.URL, nonNil(a.Request), int64(a.Status), nonNil(a.Response), a.LatencyMS, a.Error, toDB(a.At))
+		if id, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+		if carried := attemptWebhooks(a, r); len(carried) > 0 {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO attempt_webhooks (attempt_id, webhook_id) SELECT ?, value FROM json_each(?)",
+				id, jsonIDs(carried)); err != nil {
+				return fmt.Errorf("sqlite: record attempt %d: webhooks: %w", id, err)
+			}
+		}
+		if len(r.IDs) > 0 {
+			if r.Delivered {
+				_, err = tx.ExecContext(ctx, "UPDATE webhooks SET state = 'delivered', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+					toDB(r.At), jsonIDs(r.IDs))
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE webhooks SET attempts = attempts + 1, due_at = ?, last_error = ?, updated_at = ?
+					WHERE id IN (SELECT value FROM json_each(?))`,
+					toDB(r.NextDue), r.Error, toDB(r.At), jsonIDs(r.IDs))
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: record attempt %d: update webhooks: %w", id, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: record attempt: %w", err)
-	}
-	if id, err = res.LastInsertId(); err != nil {
-		return 0, fmt.Errorf("sqlite: record attempt: %w", err)
-	}
-	if carried := attemptWebhooks(a, r); len(carried) > 0 {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO attempt_webhooks (attempt_id, webhook_id) SELECT ?, value FROM json_each(?)",
-			id, jsonIDs(carried)); err != nil {
-			return 0, fmt.Errorf("sqlite: record attempt %d: webhooks: %w", id, err)
-		}
-	}
-	if len(r.IDs) > 0 {
-		if r.Delivered {
-			_, err = tx.ExecContext(ctx, "UPDATE webhooks SET state = 'delivered', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-				toDB(r.At), jsonIDs(r.IDs))
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE webhooks SET attempts = attempts + 1, due_at = ?, last_error = ?, updated_at = ?
-				WHERE id IN (SELECT value FROM json_each(?))`,
-				toDB(r.NextDue), r.Error, toDB(r.At), jsonIDs(r.IDs))
-		}
-		if err != nil {
-			return 0, fmt.Errorf("sqlite: record attempt %d: update webhooks: %w", id, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlite: record attempt: commit: %w", err)
+		return 0, err
 	}
 	return id, nil
 }
@@ -322,29 +356,21 @@ func (s *Store) Redeliver(ctx context.Context, ids []int64, at time.Time) (int, 
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res, err := s.write.ExecContext(ctx, "UPDATE webhooks SET state = 'pending', due_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+	n, err := s.execCount(ctx, "UPDATE webhooks SET state = 'pending', due_at = ? WHERE id IN (SELECT value FROM json_each(?))",
 		toDB(at), jsonIDs(ids))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: redeliver %d webhooks: %w", len(ids), err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: redeliver %d webhooks: %w", len(ids), err)
-	}
-	return int(n), nil
+	return n, nil
 }
 
 // RescheduleWebhooks brings every pending webhook due after at forward to at.
 func (s *Store) RescheduleWebhooks(ctx context.Context, at time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, "UPDATE webhooks SET due_at = ? WHERE state = 'pending' AND due_at > ?", toDB(at), toDB(at))
+	n, err := s.execCount(ctx, "UPDATE webhooks SET due_at = ? WHERE state = 'pending' AND due_at > ?", toDB(at), toDB(at))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: reschedule webhooks: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: reschedule webhooks: %w", err)
-	}
-	return int(n), nil
+	return n, nil
 }
 
 const attemptList = `a.id, a.business, a.url, a.request, a.status, a.response, a.latency_ms, a.error, a.at,

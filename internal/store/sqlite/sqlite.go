@@ -62,12 +62,19 @@ type Store struct {
 	insert     bulk      // multi-row INSERTs of messages on the writer
 	insertHook bulk      // multi-row INSERTs of webhooks on the writer
 	transition *sql.Stmt // one Transition on the writer
+	w          *writer   // merges concurrent writes into one transaction
+
+	// Hot reads, prepared once on the read pool (each connection keeps its own copy).
+	dueMessages, nextDue, lastInbound, dueWebhooks, dueWebhooksExcept, nextWebhookDue *sql.Stmt
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store              = (*Store)(nil)
+	_ store.DueWebhooksSkipper = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path, applies the migrations that have
 // not run yet and returns the store. The directory of path must exist.
@@ -160,6 +167,24 @@ func (s *Store) open(ctx context.Context, path string) (err error) {
 		"UPDATE messages SET status = ?, state = ?, next_at = ?, updated_at = ? WHERE id = ?"); err != nil {
 		return fmt.Errorf("sqlite: prepare transition: %w", err)
 	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		q    string
+	}{
+		{&s.dueMessages, dueMessagesQuery},
+		{&s.nextDue, nextDueQuery},
+		{&s.lastInbound, lastInboundQuery},
+		{&s.dueWebhooks, dueWebhooksQuery},
+		{&s.dueWebhooksExcept, dueWebhooksExceptQuery},
+		{&s.nextWebhookDue, nextWebhookDueQuery},
+	} {
+		if *p.stmt, err = s.read.PrepareContext(ctx, p.q); err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", p.q, err)
+		}
+	}
+	if s.w, err = newWriter(ctx, s.write); err != nil {
+		return fmt.Errorf("sqlite: start writer: %w", err)
+	}
 	return nil
 }
 
@@ -213,6 +238,14 @@ func (b bulk) exec(ctx context.Context, tx *sql.Tx, n int, appendRow func(args [
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.w != nil {
+			errs = append(errs, s.w.close()...) // finishes the writes already queued
+		}
+		for _, stmt := range []*sql.Stmt{s.dueMessages, s.nextDue, s.lastInbound, s.dueWebhooks, s.dueWebhooksExcept, s.nextWebhookDue} {
+			if stmt != nil {
+				errs = append(errs, stmt.Close())
+			}
+		}
 		errs = append(errs, s.insert.close()...)
 		errs = append(errs, s.insertHook.close()...)
 		if s.transition != nil {
@@ -297,25 +330,15 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	return nil
 }
 
-// InsertMessages writes every message in one transaction on the writer connection.
-func (s *Store) InsertMessages(ctx context.Context, msgs []store.Message) (err error) {
+// InsertMessages writes every message in the shared write transaction (see writer).
+func (s *Store) InsertMessages(ctx context.Context, msgs []store.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: insert %d messages: begin: %w", len(msgs), err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if err := s.insertMessages(ctx, tx, msgs); err != nil {
+	if err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.insertMessages(ctx, tx, msgs)
+	}); err != nil {
 		return fmt.Errorf("sqlite: insert %d messages: %w", len(msgs), err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: insert %d messages: commit: %w", len(msgs), err)
 	}
 	return nil
 }
@@ -381,12 +404,14 @@ func scanMessage(row scanner) (store.Message, error) {
 
 // UpdateMessageStatus sets the status of a message of the given direction.
 func (s *Store) UpdateMessageStatus(ctx context.Context, id int64, dir store.Direction, status string, at time.Time) error {
-	res, err := s.write.ExecContext(ctx, "UPDATE messages SET status = ?, updated_at = ? WHERE id = ? AND direction = ?",
-		status, toDB(at), id, string(dir))
-	if err != nil {
-		return fmt.Errorf("sqlite: set status of message %d: %w", id, err)
-	}
-	return affected(res, fmt.Sprintf("sqlite: set status of %s message %d", dir, id))
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE messages SET status = ?, updated_at = ? WHERE id = ? AND direction = ?",
+			status, toDB(at), id, string(dir))
+		if err != nil {
+			return fmt.Errorf("sqlite: set status of message %d: %w", id, err)
+		}
+		return affected(res, fmt.Sprintf("sqlite: set status of %s message %d", dir, id))
+	})
 }
 
 // CountMessages counts the messages of one direction.

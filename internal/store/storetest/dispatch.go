@@ -665,6 +665,25 @@ func testWebhookPerMessageOrder(t *testing.T, s store.Store) {
 	wantIDs(t, "DueWebhooks(t0-2s)", due(t, s, t0.Add(-2*time.Second), 10), []int64{})
 	wantIDs(t, "DueWebhooks(t0, 0)", due(t, s, t0, 0), []int64{})
 	nextWebhookDue(t, s, true, t0.Add(-time.Second))
+	if sk, ok := s.(store.DueWebhooksSkipper); ok {
+		except := func(limit int, skip ...int64) []int64 {
+			t.Helper()
+			hooks, err := sk.DueWebhooksExcept(ctxFor(t), t0, limit, skip)
+			if err != nil {
+				t.Fatalf("DueWebhooksExcept: %v", err)
+			}
+			if hooks == nil {
+				t.Errorf("DueWebhooksExcept returned nil, want an empty slice")
+			}
+			return hookIDs(hooks)
+		}
+		wantIDs(t, "DueWebhooksExcept(t0, 10)", except(10), []int64{s8, s7a, e1, e2})
+		wantIDs(t, "DueWebhooksExcept(t0, 2, s8)", except(2, s8), []int64{s7a, e1})
+		// A skipped head of message 7 still holds back the rest of 7.
+		wantIDs(t, "DueWebhooksExcept(t0, 10, s7a, e1)", except(10, s7a, e1), []int64{s8, e2})
+		wantIDs(t, "DueWebhooksExcept(t0, 10, all)", except(10, s8, s7a, e1, e2, 999999), []int64{})
+		wantIDs(t, "DueWebhooksExcept(t0, 0, s8)", except(0, s8), []int64{})
+	}
 
 	// Delivering the oldest of message 7 releases the next one, and only that one.
 	recordDelivered(t, s, []int64{s7a, s8, e1, e2}, t0)
