@@ -26,6 +26,7 @@ import (
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/store/postgres"
 	"github.com/openwaba/waba/internal/store/sqlite"
+	"github.com/openwaba/waba/internal/ui"
 	"github.com/openwaba/waba/internal/wa"
 	"github.com/openwaba/waba/internal/webhook"
 )
@@ -49,6 +50,7 @@ type App struct {
 	stopClock func()
 	media     *media.Service
 	stopMedia func()
+	ui        *ui.UI
 
 	stopOnce sync.Once
 	stopErr  error
@@ -156,6 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, fmt.Errorf("prepare admin user: %w", err)
 	}
+	a.ui = ui.New(ui.Options{Store: st, Auth: eng, Clock: clk, Business: cfg.PhoneNumber, Logger: log})
 	a.srv = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -164,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.srv.RegisterOnShutdown(a.ui.Close) // open UI event streams end, so Shutdown need not wait
 	if cfg.TLS {
 		a.srv.TLSConfig = a.certs.serverConfig()
 	}
@@ -184,7 +188,8 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/sandbox/", sandbox.New(sandbox.Options{Engine: a.eng, Store: a.store, Clock: a.clock, Net: a.net,
 		Inbound: a.dispatch.Inbound, Webhooks: a.webhooks, Rescheduled: a.dispatch.NotifyAll, Media: a.media, Logger: a.log}))
 	mux.HandleFunc("/healthz", a.healthz)
-	mux.HandleFunc("/{$}", a.home)
+	mux.Handle("GET /{$}", a.ui) // the web UI page
+	mux.Handle("/ui/", a.ui)     // its assets, JSON endpoints and events stream
 	return mux
 }
 

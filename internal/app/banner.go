@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 )
 
@@ -81,10 +80,4 @@ func shellQuote(s string) string {
 		}
 	}
 	return s
-}
-
-// home is the placeholder front page until the web UI lands: how to start, in one screen.
-func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	a.banner(w)
 }
