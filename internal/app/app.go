@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, fmt.Errorf("prepare admin user: %w", err)
 	}
-	a.ui = ui.New(ui.Options{Store: st, Auth: eng, Clock: clk, Business: cfg.PhoneNumber, Logger: log})
+	a.ui = ui.New(ui.Options{Store: st, Auth: eng, Clock: clk, Business: cfg.PhoneNumber, Shards: cfg.Shards, Logger: log})
 	a.srv = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -356,6 +356,7 @@ func TestBrowserClockAdvanceCloses24hWindow(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	e.waitJS("the dashboard clock a day later", fmt.Sprintf(`Date.parse(document.getElementById('dash-clock').textContent.replace(' UTC','Z').replace(' ','T')) >= %d`, int64(before+86400)*1000), 10*time.Second)
+	e.waitJS("the shards card (one node owns all shards)", `(() => { const c = document.getElementById('dash-shards'); return !!c && c.querySelector('b').textContent === '1' && c.textContent.includes('1 node'); })()`, 10*time.Second)
 	e.call(http.MethodPost, "/v1/messages", `{"to":"`+peer+`","type":"text","text":{"body":"Still there?"}}`, http.StatusCreated)
 	e.run(10*time.Second, chromedp.Click("#tabbtn-chats", chromedp.ByID))
 	e.openChat()

@@ -41,7 +41,10 @@ type Options struct {
 	Auth     Authenticator
 	Clock    Clock
 	Business string // the default business number (wa_id form)
-	Logger   *slog.Logger
+	// Shards is the dispatch shard count; this process owns all of them (one node until
+	// leases arrive, DESIGN §6).
+	Shards int
+	Logger *slog.Logger
 	// Poll is how often the events stream looks at the store; 500 ms when zero.
 	Poll time.Duration
 }
@@ -141,7 +144,8 @@ func (u *UI) check(w http.ResponseWriter, r *http.Request, tok string) bool {
 }
 
 func (u *UI) info(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"business": u.o.Business, "now": u.o.Clock.Now().UTC()})
+	writeJSON(w, http.StatusOK, map[string]any{"business": u.o.Business, "now": u.o.Clock.Now().UTC(),
+		"shards": u.o.Shards, "nodes": 1})
 }
 
 // conversation is one peer's thread as the left column lists it.

@@ -152,6 +152,8 @@ async function start() {
   try {
     const info = await api('GET', '/ui/api/info');
     S.business = info.business;
+    S.shards = info.shards;
+    S.nodes = info.nodes;
     $('biz').textContent = fmtPhone(info.business);
     setClock(info.now);
   } catch (e) { return; }
@@ -602,6 +604,7 @@ function renderDashCards() {
     card(s.webhooks_delivered ?? '–', 'webhooks delivered'),
   ];
   for (const st of ['sent', 'delivered', 'read', 'failed']) cards.push(card(sum('waba_messages_status_total', `status="${st}"`), `${st} (since start)`));
+  cards.push(card(S.shards ?? '–', `dispatch shards on ${S.nodes ?? 1} node (this one owns all)`, 'dash-shards'));
   for (const q of ms.filter((m) => m.name.endsWith('_queue_depth'))) cards.push(card(q.value, q.name.replace(/^waba_|_queue_depth$/g, '') + ' queue depth'));
   $('dash-cards').replaceChildren(...cards);
 }
