@@ -35,17 +35,18 @@ type Options struct {
 
 // Engine is the dialect-neutral core. Build it with New, Start it, Stop it last.
 type Engine struct {
-	st       store.Store
-	clk      clock.Clock
-	ids      *wa.IDs
-	log      *slog.Logger
-	business string
-	shards   int
-	commit   *committer
-	auth     *auth
-	settings appSettingsState // On-Prem application settings cache (settings.go); zero value ready
-	precheck func(ctx context.Context, waID string) error
-	accepted func(shard int, msgType string)
+	st        store.Store
+	clk       clock.Clock
+	ids       *wa.IDs
+	log       *slog.Logger
+	business  string
+	shards    int
+	commit    *committer
+	auth      *auth
+	settings  appSettingsState // On-Prem application settings cache (settings.go); zero value ready
+	templates templateState    // template registry cache (templates.go); zero value ready
+	precheck  func(ctx context.Context, waID string) error
+	accepted  func(shard int, msgType string)
 }
 
 // New builds an engine; it does no I/O.
@@ -68,8 +69,12 @@ func New(o Options) *Engine {
 	}
 }
 
-// Start runs the group-commit writer.
+// Start seeds the template registry (the WABA namespace and hello_world, if missing) and runs
+// the group-commit writer.
 func (e *Engine) Start(ctx context.Context) error {
+	if err := e.SeedTemplates(ctx); err != nil {
+		return err
+	}
 	e.commit.start()
 	return nil
 }
@@ -108,12 +113,24 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 		// shared/reference/onprem-api.md §8.1: recipient equal to the sender → 1021.
 		return Accepted{}, waerr.New(waerr.BadUser, "Cannot send a message to yourself: 'to' is the business number %s", waID)
 	}
+	var rendered *RenderedTemplate
+	var category string
+	if m.Type == "template" {
+		// The registry's checks (templates.go): namespace, existence, status, parameters.
+		var err error
+		if rendered, category, err = e.checkTemplateSend(ctx, m.Template, d); err != nil {
+			return Accepted{}, err
+		}
+	}
 	if e.precheck != nil {
 		if err := e.precheck(ctx, waID); err != nil {
 			return Accepted{}, err
 		}
 	}
 	payload, err := json.Marshal(m)
+	if err == nil && rendered != nil {
+		payload, err = withTemplateRender(payload, rendered, category)
+	}
 	if err != nil {
 		return Accepted{}, waerr.New(waerr.Internal, "encode message: %v", err)
 	}

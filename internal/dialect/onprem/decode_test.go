@@ -281,7 +281,7 @@ func TestDecodeMessageNormalised(t *testing.T) {
 }
 
 func BenchmarkDecodeMessage(b *testing.B) {
-	for _, file := range []string{"05-text.raw.json", "06-list.fixed.json", "14-ref-template.raw.json"} {
+	for _, file := range []string{"05-text.raw.json", "06-list.fixed.json", "templates/14-ref-template.raw.json"} {
 		body, err := os.ReadFile(filepath.Join("testdata", "seed004", file))
 		if err != nil {
 			b.Fatal(err)
