@@ -100,8 +100,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, fmt.Errorf("business number +%s: %s; such businesses may not use the platform (seed 000)", cfg.PhoneNumber, why)
 	}
 	a.net, err = simnet.New(ctx, simnet.Options{Store: st, Logger: log, Seed: cfg.Seed, Realistic: cfg.RealisticLatency,
-		UnknownNotOnWhatsApp: cfg.UnknownUsers == "not_on_whatsapp",
-		Now:                  clk.Now, ShowSecurityNotifications: showSecurity})
+		UnknownNotOnWhatsApp: cfg.UnknownUsers == "not_on_whatsapp", ReceiptLatency: cfg.ReceiptLatency,
+		Now: clk.Now, ShowSecurityNotifications: showSecurity})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -55,6 +55,10 @@ type Config struct {
 	// RealisticLatency slows receipts to realistic spreads (seconds to deliver, minutes to
 	// read) instead of the default few seconds. realistic_latency / WABA_REALISTIC_LATENCY.
 	RealisticLatency bool `yaml:"realistic_latency"`
+	// ReceiptLatency, when set, replaces the simulated delivered/read delays with this fixed
+	// value (0s: immediate, for end-to-end throughput tests). receipt_latency /
+	// WABA_RECEIPT_LATENCY; default unset (receipts within a few seconds).
+	ReceiptLatency *time.Duration `yaml:"receipt_latency"`
 	// UnknownUsers is how numbers nobody configured behave: "healthy" (online WhatsApp users,
 	// the default) or "not_on_whatsapp". unknown_users / WABA_UNKNOWN_USERS.
 	UnknownUsers string `yaml:"unknown_users"`
@@ -177,6 +181,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		c.RealisticLatency = b
 	}
 	setStr(&c.UnknownUsers, getenv("WABA_UNKNOWN_USERS"))
+	if v := getenv("WABA_RECEIPT_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("WABA_RECEIPT_LATENCY %q: want a duration such as 0s or 250ms", v))
+		}
+		c.ReceiptLatency = &d
+	}
 	problems = setBool(problems, &c.TLS, "WABA_TLS", getenv("WABA_TLS"))
 	problems = setBool(problems, &c.WebhookInsecure, "WABA_WEBHOOK_INSECURE", getenv("WABA_WEBHOOK_INSECURE"))
 	if v := getenv("WABA_TLS_HOSTS"); v != "" {
@@ -260,6 +271,9 @@ func (c Config) Validate() Problems {
 	case 1, 2, 4, 8, 16, 32:
 	default:
 		p = append(p, fmt.Sprintf("shards %d: must be 1, 2, 4, 8, 16 or 32", c.Shards))
+	}
+	if c.ReceiptLatency != nil && *c.ReceiptLatency < 0 {
+		p = append(p, fmt.Sprintf("receipt_latency %v: must not be negative", *c.ReceiptLatency))
 	}
 	switch c.UnknownUsers {
 	case "", "healthy", "not_on_whatsapp":

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -114,5 +115,25 @@ func TestUnknownUsers(t *testing.T) {
 	_, err = Load(nil, env(map[string]string{"WABA_UNKNOWN_USERS": "ghosts"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `unknown_users "ghosts": must be healthy or not_on_whatsapp`) {
 		t.Fatalf("want the problem listed, got %v", err)
+	}
+}
+
+func TestReceiptLatency(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "w.yaml")
+	os.WriteFile(file, []byte("receipt_latency: 250ms\n"), 0o600)
+	c, err := Load([]string{"--config", file}, env(nil), io.Discard)
+	if err != nil || c.ReceiptLatency == nil || *c.ReceiptLatency != 250*time.Millisecond {
+		t.Fatalf("from file: %v %v", c.ReceiptLatency, err)
+	}
+	c, err = Load([]string{"--config", file}, env(map[string]string{"WABA_RECEIPT_LATENCY": "0s"}), io.Discard)
+	if err != nil || c.ReceiptLatency == nil || *c.ReceiptLatency != 0 {
+		t.Fatalf("env should beat the file: %v %v", c.ReceiptLatency, err)
+	}
+	if c, _ := Load(nil, env(nil), io.Discard); c.ReceiptLatency != nil {
+		t.Fatalf("default must be unset, got %v", *c.ReceiptLatency)
+	}
+	_, err = Load(nil, env(map[string]string{"WABA_RECEIPT_LATENCY": "-1s"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "receipt_latency -1s: must not be negative") {
+		t.Fatalf("negative: %v", err)
 	}
 }

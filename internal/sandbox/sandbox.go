@@ -760,5 +760,6 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.o.Net.SetDown(false)
+	h.o.Net.ForgetWindows() // the inbound messages that opened them are gone
 	writeJSON(w, http.StatusOK, map[string]any{"reset": true})
 }

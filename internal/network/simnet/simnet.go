@@ -63,6 +63,15 @@ type Options struct {
 	Now func() time.Time
 	// ShowSecurityNotifications reports the On-Prem setting of that name (1028 vs 480).
 	ShowSecurityNotifications func(ctx context.Context) bool
+	// ReceiptLatency, when set, replaces the drawn receipt delays (sent → delivered,
+	// delivered → read, and the failed receipt of a user's bad device) for every user who has no
+	// fixed latency of their own: 0 makes delivered and read due at once (DESIGN §8 "zero
+	// simulated latency"). nil keeps the seeded distribution (a few seconds, or Realistic's).
+	// A user's own fixed latency (sandbox API, scenario) still wins.
+	ReceiptLatency *time.Duration
+	// WindowCacheSize bounds the in-memory cache of open service windows (see windowOpen);
+	// 0 means 65,536 entries, a negative value turns the cache off.
+	WindowCacheSize int
 }
 
 // Net is the simulated network. Safe for concurrent use.
@@ -79,7 +88,24 @@ type Net struct {
 	clock     func() time.Time
 	initiated map[string]time.Time // peer → when a business-initiated conversation began (tier)
 	marketing map[string][]time.Time
+
+	// windows caches, per business and peer, when a service window known to be open closes
+	// (the newest inbound message seen in the store + ServiceWindow). See windowOpen.
+	winMu   sync.Mutex
+	windows map[windowKey]time.Time
+	winGen  uint64 // bumped by ForgetWindows, so that a read begun before it is not cached
 }
+
+type windowKey struct{ business, peer string }
+
+// defaultWindowCacheSize bounds the window cache when Options.WindowCacheSize is 0.
+const defaultWindowCacheSize = 1 << 16
+
+// windowCacheTTL is how long (in the network's time) a cached open window is trusted before
+// the store is asked again. It bounds how long a window stays open after its inbound messages
+// were deleted where this Net cannot see it (a sandbox reset on another node sharing the
+// PostgreSQL database), at the cost of one store read per peer and minute.
+const windowCacheTTL = time.Minute
 
 const (
 	userKeyPrefix = "simnet.user."
@@ -92,7 +118,11 @@ func New(ctx context.Context, o Options) (*Net, error) {
 		o.TierLimit = 1000
 	}
 	n := &Net{st: o.Store, log: o.Logger.With("component", "simnet"), opts: o,
-		users: map[string]User{}, acks: map[string]string{}, initiated: map[string]time.Time{}, marketing: map[string][]time.Time{}}
+		users: map[string]User{}, acks: map[string]string{}, initiated: map[string]time.Time{}, marketing: map[string][]time.Time{},
+		windows: map[windowKey]time.Time{}}
+	if n.opts.WindowCacheSize == 0 {
+		n.opts.WindowCacheSize = defaultWindowCacheSize
+	}
 	saved, err := o.Store.ListSettings(ctx, userKeyPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("load simulated users: %w", err)
@@ -239,10 +269,14 @@ func (n *Net) DeleteUser(ctx context.Context, waID string) error {
 
 // SetDown takes the network down (true) or up. While down, nothing is handed over and
 // messages wait; after a day they fail with 408.
+//
+// It also empties the window cache (ForgetWindows): the sandbox reset calls SetDown(false)
+// right after store.ResetTraffic, which deletes the inbound messages that opened the windows.
 func (n *Net) SetDown(down bool) {
 	n.mu.Lock()
 	n.down = down
 	n.mu.Unlock()
+	n.ForgetWindows()
 }
 
 // Down reports whether the network is down.
@@ -550,12 +584,80 @@ func (n *Net) replies(m store.Message, p payloadView, u User) []network.Reply {
 	return []network.Reply{{From: m.Peer, Body: map[string]any{"type": "text", "text": map[string]any{"body": text}}}}
 }
 
+// windowOpen reports whether the customer-service window of peer with business is open at now:
+// peer wrote to business less than ServiceWindow ago.
+//
+// Inbound messages are written by the dispatcher (dispatch.Inbound, replies), which simnet does
+// not see, so the cache only remembers windows known to be open, with the time they close.
+// A newer inbound message can only move that time later, never earlier, so a cached "open
+// until T" with now < T is never wrong; anything else (a miss, or a cached window that has
+// closed since) asks the store, which sees the newest inbound message. The one thing that
+// removes inbound messages, the sandbox reset (store.ResetTraffic), must call ForgetWindows;
+// a reset by another node is seen within windowCacheTTL.
 func (n *Net) windowOpen(ctx context.Context, business, peer string, now time.Time) (bool, error) {
+	key := windowKey{business, peer}
+	var gen uint64
+	if n.opts.WindowCacheSize > 0 {
+		n.winMu.Lock()
+		until, hit := n.windows[key]
+		gen = n.winGen
+		n.winMu.Unlock()
+		if hit && now.Before(until) {
+			return true, nil
+		}
+	}
 	t, ok, err := n.st.LastInbound(ctx, business, peer)
 	if err != nil {
 		return false, fmt.Errorf("service window: %w", err)
 	}
-	return ok && now.Sub(t) < ServiceWindow, nil
+	open := ok && now.Sub(t) < ServiceWindow
+	if n.opts.WindowCacheSize > 0 {
+		n.winMu.Lock()
+		switch {
+		case gen != n.winGen:
+			// ForgetWindows ran during the read: what it read may be gone.
+		case open:
+			if len(n.windows) >= n.opts.WindowCacheSize {
+				n.pruneWindows(now)
+			}
+			until := t.Add(ServiceWindow)
+			if ttl := now.Add(windowCacheTTL); ttl.Before(until) {
+				until = ttl
+			}
+			n.windows[key] = until
+		default:
+			delete(n.windows, key)
+		}
+		n.winMu.Unlock()
+	}
+	return open, nil
+}
+
+// pruneWindows makes room in the full window cache: it drops the windows that have closed,
+// and if that frees less than a quarter of the cache, arbitrary entries until it does (a
+// dropped entry only costs one store read later). Called with winMu held.
+func (n *Net) pruneWindows(now time.Time) {
+	for k, until := range n.windows {
+		if !now.Before(until) {
+			delete(n.windows, k)
+		}
+	}
+	for k := range n.windows {
+		if len(n.windows) < n.opts.WindowCacheSize*3/4 {
+			break
+		}
+		delete(n.windows, k)
+	}
+}
+
+// ForgetWindows empties the cache of open service windows. Call it after inbound messages
+// were deleted from the store (the sandbox reset, store.ResetTraffic): the cache assumes a
+// window, once seen open, stays open until 24 hours after the message that opened it.
+func (n *Net) ForgetWindows() {
+	n.winMu.Lock()
+	clear(n.windows)
+	n.winGen++
+	n.winMu.Unlock()
 }
 
 // overTier applies the messaging limit to business-initiated conversations: a new user beyond
@@ -624,10 +726,13 @@ func publicConv(c *conversation) *network.Conversation {
 }
 
 // latency draws a receipt delay for message id, deterministic for the seed, or uses the
-// user's fixed setting.
+// user's fixed setting, or Options.ReceiptLatency.
 func (n *Net) latency(id int64, what string, fixed Duration) time.Duration {
 	if fixed > 0 {
 		return time.Duration(fixed)
+	}
+	if n.opts.ReceiptLatency != nil {
+		return max(*n.opts.ReceiptLatency, 0)
 	}
 	r := n.rand(id, what)
 	var lo, span time.Duration
