@@ -16,6 +16,7 @@ import (
 
 	"github.com/openwaba/waba/internal/clock"
 	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/dialect/cloud"
 	"github.com/openwaba/waba/internal/dialect/onprem"
 	"github.com/openwaba/waba/internal/dispatch"
 	"github.com/openwaba/waba/internal/engine"
@@ -84,6 +85,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	clk, err := restoreClock(ctx, st)
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg, err = cloudIdentity(ctx, st, cfg); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -190,6 +195,10 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("/healthz", a.healthz)
 	mux.Handle("GET /{$}", a.ui) // the web UI page
 	mux.Handle("/ui/", a.ui)     // its assets, JSON endpoints and events stream
+	// The Cloud API (Graph) paths /{version}/{id}… and /{id}…: the fallback, so every route
+	// above keeps priority.
+	mux.Handle("/", cloud.New(cloud.Options{Engine: a.eng, Logger: a.log, MaxBody: a.cfg.MaxBodyBytes,
+		PhoneNumberID: a.cfg.PhoneNumberID, WABAID: a.cfg.WABAID, AccessToken: a.cfg.AccessToken}))
 	return mux
 }
 

@@ -28,6 +28,8 @@ func (a *App) banner(w io.Writer) {
 waba is running — a WhatsApp Business API you can test against.
 
   On-Premises API  %s/v1/
+  Cloud API        %s/v24.0/%s/messages (WABA %s)
+  Access token     %s
   Web UI           %s/
   Health           %s/healthz
   Database         %s
@@ -49,7 +51,7 @@ Then answer them; sent, delivered and read arrive at your webhook within seconds
 
 Magic numbers for every failure: docs/magic-numbers.md. Sandbox API: %s/sandbox/v1/openapi.yaml
 Stop with Ctrl-C; accepted messages are committed before it exits.
-`, url, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
+`, url, url, a.cfg.PhoneNumberID, a.cfg.WABAID, a.cfg.AccessToken, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
 }
 
 // tlsBanner is the curl command that trusts the server's certificate, and the lines that tell

@@ -36,6 +36,15 @@ type Config struct {
 	// PhoneNumber is the default business phone number (digits, wa_id form).
 	// phone_number / WABA_PHONE_NUMBER / --phone-number; default 15550001111.
 	PhoneNumber string `yaml:"phone_number"`
+	// PhoneNumberID, WABAID and AccessToken are the Cloud API identity of the business number:
+	// the `{phone-number-id}` and `{waba-id}` of Graph paths (digits) and the bearer token the
+	// Cloud routes require. Where unset, random values are made on the first start, kept in the
+	// store (setting cloud.number) and printed in the banner. phone_number_id /
+	// WABA_PHONE_NUMBER_ID, waba_id / WABA_WABA_ID, access_token / WABA_ACCESS_TOKEN (no flag,
+	// so the token stays out of `ps`).
+	PhoneNumberID string `yaml:"phone_number_id"`
+	WABAID        string `yaml:"waba_id"`
+	AccessToken   string `yaml:"access_token"`
 	// Shards partitions dispatch work (1, 2, 4, 8, 16 or 32, as On-Prem multiconnect).
 	// shards / WABA_SHARDS / --shards; default 1.
 	Shards int `yaml:"shards"`
@@ -164,6 +173,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.DB, getenv("WABA_DB"))
 	setStr(&c.AdminPassword, getenv("WABA_ADMIN_PASSWORD"))
 	setStr(&c.PhoneNumber, getenv("WABA_PHONE_NUMBER"))
+	setStr(&c.PhoneNumberID, getenv("WABA_PHONE_NUMBER_ID"))
+	setStr(&c.WABAID, getenv("WABA_WABA_ID"))
+	setStr(&c.AccessToken, getenv("WABA_ACCESS_TOKEN"))
 	setStr(&c.LogLevel, getenv("WABA_LOG_LEVEL"))
 	setStr(&c.Scenario, getenv("WABA_SCENARIO"))
 	if v := getenv("WABA_SEED"); v != "" {
@@ -263,6 +275,17 @@ func (c Config) Validate() Problems {
 	}
 	if c.DB != "" && !c.IsPostgres() && !strings.HasPrefix(c.DB, "sqlite:") {
 		p = append(p, fmt.Sprintf("db %q: want a postgres:// URL or sqlite:<file>", redactURL(c.DB)))
+	}
+	for _, f := range []struct{ name, v string }{{"phone_number_id", c.PhoneNumberID}, {"waba_id", c.WABAID}} {
+		if f.v != "" && (len(f.v) > 20 || strings.Trim(f.v, "0123456789") != "") {
+			p = append(p, fmt.Sprintf("%s %q: want up to 20 digits, as Graph object ids are", f.name, f.v))
+		}
+	}
+	if c.PhoneNumberID != "" && c.PhoneNumberID == c.WABAID {
+		p = append(p, "phone_number_id and waba_id must differ: they name different Graph objects")
+	}
+	if c.AccessToken != "" && (len(c.AccessToken) < 16 || strings.ContainsAny(c.AccessToken, " \t\r\n")) {
+		p = append(p, "access_token: want at least 16 characters and no spaces")
 	}
 	if _, ok := wa.NormalizePhone(c.PhoneNumber); !ok {
 		p = append(p, fmt.Sprintf("phone_number %q: not a phone number in international format", c.PhoneNumber))

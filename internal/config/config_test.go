@@ -137,3 +137,16 @@ func TestReceiptLatency(t *testing.T) {
 		t.Fatalf("negative: %v", err)
 	}
 }
+
+func TestCloudIdentity(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"WABA_PHONE_NUMBER_ID": "106540352242922", "WABA_WABA_ID": "102290129340398",
+		"WABA_ACCESS_TOKEN": "EAAG-test-token-0123456789"}), io.Discard)
+	if err != nil || c.PhoneNumberID != "106540352242922" || c.WABAID != "102290129340398" || c.AccessToken != "EAAG-test-token-0123456789" {
+		t.Fatalf("Load: %+v %v", c, err)
+	}
+	_, err = Load(nil, env(map[string]string{"WABA_PHONE_NUMBER_ID": "12a", "WABA_ACCESS_TOKEN": "short"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `phone_number_id "12a": want up to 20 digits`) ||
+		!strings.Contains(err.Error(), "access_token: want at least 16 characters") || strings.Contains(err.Error(), "short") {
+		t.Fatalf("want both problems, without the token, got %v", err)
+	}
+}
