@@ -199,7 +199,12 @@ func (v *msgValidator) messageType(t string) *waerr.Error {
 		allowed = cloudMessageTypes
 	}
 	if !inSet(t, allowed) {
-		return waerr.New(waerr.InvalidParam, "Parameter 'type' has invalid value '%s'; the %s supports: %s", clipValue(t), v.d, strings.Join(allowed, ", "))
+		cond := waerr.InvalidParam
+		if v.d == wa.Cloud {
+			// errors.md §2.2 "Unsupported outbound message type": Cloud answers 131051.
+			cond = waerr.UnsupportedMessageType
+		}
+		return waerr.New(cond, "Parameter 'type' has invalid value '%s'; the %s supports: %s", clipValue(t), v.d, strings.Join(allowed, ", "))
 	}
 	return nil
 }

@@ -548,7 +548,7 @@ func TestValidateCloud(t *testing.T) {
 		{"text", wa.Cloud, cloud(`"type":"text","text":{"body":"hi","preview_url":true}`), 0, ""},
 		{"messaging_product missing", wa.Cloud, `{` + to + `,"type":"text","text":{"body":"hi"}}`, 1008, "Missing mandatory parameter 'messaging_product'"},
 		{"messaging_product wrong", wa.Cloud, `{"messaging_product":"sms",` + to + `,"text":{"body":"hi"}}`, 1009, "Parameter 'messaging_product' has invalid value 'sms'; the only supported value is 'whatsapp'"},
-		{"type hsm", wa.Cloud, cloud(`"type":"hsm","hsm":{}`), 1009, "Parameter 'type' has invalid value 'hsm'; the Cloud API supports: text, image, audio, video, document, sticker, location, contacts, interactive, template, reaction"},
+		{"type hsm", wa.Cloud, cloud(`"type":"hsm","hsm":{}`), 501, "Parameter 'type' has invalid value 'hsm'; the Cloud API supports: text, image, audio, video, document, sticker, location, contacts, interactive, template, reaction"},
 		{"hsm object", wa.Cloud, cloud(`"type":"text","text":{"body":"hi"},"hsm":{"namespace":"ns"}`), 1010, "Parameter 'hsm' is not a parameter of the Cloud API (it belongs to the On-Premises API)"},
 		{"recipient_type group", wa.Cloud, cloud(`"recipient_type":"group","text":{"body":"hi"}`), 1002, "Parameter 'recipient_type' has invalid value 'group': the Groups API is not emulated by waba; use 'individual'"},
 		{"top-level preview_url", wa.Cloud, cloud(`"preview_url":true,"text":{"body":"hi"}`), 1010, "Parameter 'preview_url' is not a parameter of the Cloud API at the top level; send 'text.preview_url'"},
