@@ -390,22 +390,11 @@ type Index string
 
 // UnmarshalJSON accepts a JSON number or string.
 func (i *Index) UnmarshalJSON(b []byte) error {
-	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
-		return nil
+	v, ok, err := stringOrNumber(b, reflect.TypeFor[Index]())
+	if ok {
+		*i = Index(v)
 	}
-	switch c := b[0]; {
-	case c == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*i = Index(s)
-	case c == '-' || (c >= '0' && c <= '9'):
-		*i = Index(b)
-	default:
-		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[Index]()}
-	}
-	return nil
+	return err
 }
 
 // TemplateParameter is one parameter of a template component.
@@ -465,22 +454,30 @@ type TTL string
 
 // UnmarshalJSON accepts a JSON string or number.
 func (t *TTL) UnmarshalJSON(b []byte) error {
+	v, ok, err := stringOrNumber(b, reflect.TypeFor[TTL]())
+	if ok {
+		*t = TTL(v)
+	}
+	return err
+}
+
+// stringOrNumber reads a JSON string (its content) or number (its digits, as written) as text.
+// null or nothing gives ok=false; any other JSON value is a type error naming typ.
+func stringOrNumber(b []byte, typ reflect.Type) (string, bool, error) {
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
-		return nil
+		return "", false, nil
 	}
 	switch c := b[0]; {
 	case c == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+			return "", false, err
 		}
-		*t = TTL(s)
+		return s, true, nil
 	case c == '-' || (c >= '0' && c <= '9'):
-		*t = TTL(b)
-	default:
-		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[TTL]()}
+		return string(b), true, nil
 	}
-	return nil
+	return "", false, &json.UnmarshalTypeError{Value: jsonKind(b), Type: typ}
 }
 
 // jsonKind names the kind of a JSON value the way encoding/json's type errors do.

@@ -144,6 +144,7 @@ func TestDecodeMessage(t *testing.T) {
 		{"contacts is an object", `{"contacts":{"name":{}}}`, 1009, "Parameter 'contacts' has a value of the wrong type: expected an array, got an object"},
 		{"integer field with a fraction", `{"template":{"components":[{"parameters":[{"currency":{"amount_1000":1.5}}]}]}}`, 1009, "Parameter 'template.components[0].parameters[0].currency.amount_1000' has invalid value 1.5; it must be an integer"},
 		{"index is a boolean", `{"template":{"components":[{"index":true}]}}`, 1009, "Parameter 'template.components[0].index' has a value of the wrong type: expected a string or a number, got a boolean"},
+		{"ttl is a boolean", `{"ttl":true}`, 1009, "Parameter 'ttl' has a value of the wrong type: expected a string or a number, got a boolean"},
 		{"latitude is not a number", `{"location":{"latitude":"north"}}`, 1009, "Parameter 'location.latitude' has invalid value \"north\"; it must be a decimal number"},
 		{"latitude overflows", `{"location":{"latitude":1e400}}`, 1009, "Parameter 'location.latitude' has invalid value 1e400; it must be a decimal number"},
 		{"latitude NaN", `{"location":{"latitude":"NaN"}}`, 1009, "Parameter 'location.latitude' has invalid value \"NaN\"; it must be a decimal number"},
