@@ -178,7 +178,8 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 		return 0, err
 	}
 	var b store.Batch
-	var observed []observed
+	// Statuses to count once the batch is committed (nothing is counted for a failed Apply).
+	var observed []observedStatus
 	for _, m := range msgs {
 		step, err := d.o.Network.Step(ctx, m, now)
 		var unreachable *network.ErrUnreachable
@@ -196,7 +197,7 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 		}
 		b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: step.Status, State: step.State, NextAt: step.NextAt, At: now})
 		for _, ev := range step.Events {
-			observed = append(observed, observedEvent(ev.Status, m.Type))
+			observed = append(observed, observedStatus{ev.Status, m.Type})
 			if ev.Status != store.StatusFailed && d.o.WantStatus != nil && !d.o.WantStatus(ctx, ev.Status) {
 				continue
 			}
@@ -229,9 +230,7 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 	return len(msgs), nil
 }
 
-type observed struct{ status, msgType string }
-
-func observedEvent(status, msgType string) observed { return observed{status, msgType} }
+type observedStatus struct{ status, msgType string }
 
 // inbound builds the stored row and the webhook of a message a user sends to business.
 func (d *Dispatcher) inbound(business, from string, body map[string]any, now time.Time) (store.Message, store.Webhook, error) {
