@@ -159,6 +159,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		log.Info("loaded scenario", "file", cfg.Scenario, "users", n)
 	}
+	if err := initRegistry(ctx, eng, cfg); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("prepare business numbers: %w", err)
+	}
 	if err := eng.EnsureAdmin(ctx, cfg.AdminPassword); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("prepare admin user: %w", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -45,6 +46,18 @@ type Config struct {
 	PhoneNumberID string `yaml:"phone_number_id"`
 	WABAID        string `yaml:"waba_id"`
 	AccessToken   string `yaml:"access_token"`
+	// AppSecret signs Cloud webhooks (X-Hub-Signature-256) and VerifyToken answers the
+	// hub.challenge handshake; random where unset, kept in the store and printed in the banner.
+	// app_secret / WABA_APP_SECRET, verify_token / WABA_VERIFY_TOKEN (no flags: secrets).
+	AppSecret   string `yaml:"app_secret"`
+	VerifyToken string `yaml:"verify_token"`
+	// CallbackURL is the Cloud app's webhook callback URL (the App Dashboard's setting on Meta);
+	// number and WABA overrides win over it. callback_url / WABA_CALLBACK_URL.
+	CallbackURL string `yaml:"callback_url"`
+	// WebhookDialect is the default number's webhook format: onprem (default; to
+	// /v1/settings/application webhooks.url) or cloud (to the Cloud callback URL).
+	// webhook_dialect / WABA_WEBHOOK_DIALECT.
+	WebhookDialect string `yaml:"webhook_dialect"`
 	// Shards partitions dispatch work (1, 2, 4, 8, 16 or 32, as On-Prem multiconnect).
 	// shards / WABA_SHARDS / --shards; default 1.
 	Shards int `yaml:"shards"`
@@ -176,6 +189,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.PhoneNumberID, getenv("WABA_PHONE_NUMBER_ID"))
 	setStr(&c.WABAID, getenv("WABA_WABA_ID"))
 	setStr(&c.AccessToken, getenv("WABA_ACCESS_TOKEN"))
+	setStr(&c.AppSecret, getenv("WABA_APP_SECRET"))
+	setStr(&c.VerifyToken, getenv("WABA_VERIFY_TOKEN"))
+	setStr(&c.CallbackURL, getenv("WABA_CALLBACK_URL"))
+	setStr(&c.WebhookDialect, getenv("WABA_WEBHOOK_DIALECT"))
 	setStr(&c.LogLevel, getenv("WABA_LOG_LEVEL"))
 	setStr(&c.Scenario, getenv("WABA_SCENARIO"))
 	if v := getenv("WABA_SEED"); v != "" {
@@ -286,6 +303,16 @@ func (c Config) Validate() Problems {
 	}
 	if c.AccessToken != "" && (len(c.AccessToken) < 16 || strings.ContainsAny(c.AccessToken, " \t\r\n")) {
 		p = append(p, "access_token: want at least 16 characters and no spaces")
+	}
+	switch c.WebhookDialect {
+	case "", "onprem", "cloud":
+	default:
+		p = append(p, fmt.Sprintf("webhook_dialect %q: want onprem or cloud", c.WebhookDialect))
+	}
+	if c.CallbackURL != "" {
+		if u, err := url.Parse(c.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, fmt.Sprintf("callback_url %q: want an http:// or https:// URL", c.CallbackURL))
+		}
 	}
 	if _, ok := wa.NormalizePhone(c.PhoneNumber); !ok {
 		p = append(p, fmt.Sprintf("phone_number %q: not a phone number in international format", c.PhoneNumber))

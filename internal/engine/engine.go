@@ -45,6 +45,7 @@ type Engine struct {
 	auth      *auth
 	settings  appSettingsState // On-Prem application settings cache (settings.go); zero value ready
 	templates templateState    // template registry cache (templates.go); zero value ready
+	numbers   numbersState     // business numbers registry cache (numbers.go); zero value ready
 	precheck  func(ctx context.Context, waID string) error
 	accepted  func(shard int, msgType string)
 }
@@ -101,6 +102,12 @@ func Shard(waID string, shards int) int {
 // Send validates m and stores it durably. When it returns without error the message is
 // committed: an id given to a client means the message survives a crash (seed 004 FAQ, DESIGN §3).
 func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepted, error) {
+	return e.SendFrom(ctx, e.business, m, d)
+}
+
+// SendFrom is Send from a given business number (digits; a Cloud route's phone-number id
+// resolved through the Registry). Windows, tiers and webhooks are per business number.
+func (e *Engine) SendFrom(ctx context.Context, business string, m *wa.Message, d wa.Dialect) (Accepted, error) {
 	if err := Validate(m, d); err != nil {
 		return Accepted{}, err
 	}
@@ -109,7 +116,7 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 		// Validate checks `to`; this guards against the two drifting apart.
 		return Accepted{}, waerr.New(waerr.InvalidParam, "Parameter 'to' has invalid value '%s'", m.To)
 	}
-	if waID == e.business {
+	if waID == business {
 		// shared/reference/onprem-api.md §8.1: recipient equal to the sender → 1021.
 		return Accepted{}, waerr.New(waerr.BadUser, "Cannot send a message to yourself: 'to' is the business number %s", waID)
 	}
@@ -138,7 +145,7 @@ func (e *Engine) Send(ctx context.Context, m *wa.Message, d wa.Dialect) (Accepte
 	row := store.Message{
 		ID:        e.ids.Next(),
 		Direction: store.Outbound,
-		Business:  e.business,
+		Business:  business,
 		Peer:      waID,
 		Type:      m.Type,
 		Payload:   payload,

@@ -89,6 +89,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.waba(w, r)
+	case h.serveMedia(w, r, segs), h.serveTemplates(w, r, segs):
+		// media.go and templates.go answered (their routes are theirs to match)
 	case len(segs) >= 1 && segs[0] != "" && strings.Trim(segs[0], "0123456789") == "":
 		// An id that is not ours: errors.md §2.2 "Business phone number deleted" (33) is the
 		// catalogue's condition for a phone-number id that names no number.
