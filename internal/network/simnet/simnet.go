@@ -406,9 +406,10 @@ type state struct {
 }
 
 type conversation struct {
-	ID      string    `json:"id"`
-	Origin  string    `json:"origin"`
-	Expires time.Time `json:"expires"`
+	ID       string    `json:"id"`
+	Origin   string    `json:"origin"`
+	Category string    `json:"category,omitempty"`
+	Expires  time.Time `json:"expires"`
 }
 
 // payloadView is what Step reads of a stored message payload.
@@ -418,6 +419,27 @@ type payloadView struct {
 		Body string `json:"body"`
 	} `json:"text"`
 	TTL *string `json:"ttl"`
+	// Category is the template's category, stored by the engine at accept time (UTILITY,
+	// MARKETING, AUTHENTICATION); empty for other types.
+	Category string `json:"waba_category"`
+}
+
+// pricingCategory is the Cloud conversation/pricing category of a message (webhooks.md §5):
+// a template's own category in lower case, `service` for a free-form message in the window.
+func (p payloadView) pricingCategory() string {
+	if p.Type == "template" && p.Category != "" {
+		return strings.ToLower(p.Category)
+	}
+	if p.Type == "template" {
+		return "marketing"
+	}
+	return "service"
+}
+
+// marketing reports whether a message counts against the per-user marketing limit: templates
+// of category MARKETING, and templates whose category is unknown.
+func (p payloadView) marketing() bool {
+	return p.Type == "template" && (p.Category == "" || strings.EqualFold(p.Category, "MARKETING"))
 }
 
 // Step implements network.Network.
@@ -485,12 +507,13 @@ func (n *Net) handOff(ctx context.Context, m store.Message, p payloadView, u Use
 		// errors.md §2.4: free-form messages need a service window opened by the user's own
 		// message in the last 24 hours; a user who never wrote has none. Templates pass.
 		return failed(m, now, waerr.WindowClosed, "More than 24 hours have passed since the customer last replied to this number; use a template"), nil
-	case template && !windowOpen && n.marketingCapped(u, now):
+	case p.marketing() && !windowOpen && n.marketingCapped(u, now):
 		return failed(m, now, waerr.MarketingCap, "The message was not delivered to maintain healthy ecosystem engagement (per-user marketing limit)"), nil
 	case !windowOpen && n.overTier(m.Peer, now):
 		return failed(m, now, waerr.SpamRateLimit, fmt.Sprintf("The business reached its messaging limit of %d unique users in 24 hours", n.opts.TierLimit)), nil
 	}
 	conv := n.conversationFor(m, windowOpen, now)
+	conv.Category = p.pricingCategory()
 	st.Conversation = conv
 	sent := network.Event{Status: store.StatusSent, At: now, Conversation: publicConv(conv)}
 	out := network.Step{Status: store.StatusSent, Events: []network.Event{sent}}
@@ -681,8 +704,8 @@ func (n *Net) overTier(peer string, now time.Time) bool {
 	return false
 }
 
-// marketingCapped applies the per-user marketing limit. Until templates carry their category
-// (issue 5), every template counts as marketing. A limit of -1 refuses every template.
+// marketingCapped applies the per-user marketing limit to marketing templates (payloadView.
+// marketing). A limit of -1 refuses every marketing template.
 func (n *Net) marketingCapped(u User, now time.Time) bool {
 	if u.MarketingLimit == 0 {
 		return false
@@ -722,7 +745,7 @@ func publicConv(c *conversation) *network.Conversation {
 	if c == nil {
 		return nil
 	}
-	return &network.Conversation{ID: c.ID, Origin: c.Origin, Expires: c.Expires}
+	return &network.Conversation{ID: c.ID, Origin: c.Origin, Category: c.Category, Expires: c.Expires}
 }
 
 // latency draws a receipt delay for message id, deterministic for the seed, or uses the
