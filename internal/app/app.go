@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.net, err = simnet.New(ctx, simnet.Options{Store: st, Logger: log, Seed: cfg.Seed, Realistic: cfg.RealisticLatency,
 		UnknownNotOnWhatsApp: cfg.UnknownUsers == "not_on_whatsapp", ReceiptLatency: cfg.ReceiptLatency,
-		Now: clk.Now, ShowSecurityNotifications: showSecurity})
+		Now: clk.Now, ShowSecurityNotifications: showSecurity, FetchMedia: a.fetchMedia})
 	if err != nil {
 		st.Close()
 		return nil, err

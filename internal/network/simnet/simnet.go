@@ -63,6 +63,10 @@ type Options struct {
 	Now func() time.Time
 	// ShowSecurityNotifications reports the On-Prem setting of that name (1028 vs 480).
 	ShowSecurityNotifications func(ctx context.Context) bool
+	// FetchMedia downloads a message's `link` media at hand-off (issue 5 item 3) and returns
+	// why it cannot be used, or "" when it can; provider is the On-Prem provider name or "".
+	// nil means links are not fetched.
+	FetchMedia func(ctx context.Context, kind, link, provider string) (failure string)
 	// ReceiptLatency, when set, replaces the drawn receipt delays (sent → delivered,
 	// delivered → read, and the failed receipt of a user's bad device) for every user who has no
 	// fixed latency of their own: 0 makes delivered and read due at once (DESIGN §8 "zero
@@ -418,10 +422,47 @@ type payloadView struct {
 	Text *struct {
 		Body string `json:"body"`
 	} `json:"text"`
-	TTL *string `json:"ttl"`
+	TTL      *string   `json:"ttl"`
+	Image    *linkView `json:"image"`
+	Audio    *linkView `json:"audio"`
+	Video    *linkView `json:"video"`
+	Document *linkView `json:"document"`
+	Sticker  *linkView `json:"sticker"`
 	// Category is the template's category, stored by the engine at accept time (UTILITY,
 	// MARKETING, AUTHENTICATION); empty for other types.
 	Category string `json:"waba_category"`
+}
+
+// linkView is what Step reads of a media object.
+type linkView struct {
+	Link     string `json:"link"`
+	Provider *struct {
+		Name string `json:"name"`
+	} `json:"provider"`
+}
+
+// link returns the message's media link, its kind and provider name, if it sends one.
+func (p payloadView) link() (kind, link, provider string) {
+	var v *linkView
+	switch p.Type {
+	case "image":
+		v = p.Image
+	case "audio":
+		v = p.Audio
+	case "video":
+		v = p.Video
+	case "document":
+		v = p.Document
+	case "sticker":
+		v = p.Sticker
+	}
+	if v == nil || v.Link == "" {
+		return "", "", ""
+	}
+	if v.Provider != nil {
+		provider = v.Provider.Name
+	}
+	return p.Type, v.Link, provider
 }
 
 // pricingCategory is the Cloud conversation/pricing category of a message (webhooks.md §5):
@@ -511,6 +552,13 @@ func (n *Net) handOff(ctx context.Context, m store.Message, p payloadView, u Use
 		return failed(m, now, waerr.MarketingCap, "The message was not delivered to maintain healthy ecosystem engagement (per-user marketing limit)"), nil
 	case !windowOpen && n.overTier(m.Peer, now):
 		return failed(m, now, waerr.SpamRateLimit, fmt.Sprintf("The business reached its messaging limit of %d unique users in 24 hours", n.opts.TierLimit)), nil
+	}
+	if kind, link, provider := p.link(); link != "" && n.opts.FetchMedia != nil {
+		// WhatsApp downloads a link when it sends the message; a link it cannot use fails the
+		// message (errors.md §2.6: 131053 / 1014, asynchronous when sending by link).
+		if why := n.opts.FetchMedia(ctx, kind, link, provider); why != "" {
+			return failed(m, now, waerr.MediaUpload, why), nil
+		}
 	}
 	conv := n.conversationFor(m, windowOpen, now)
 	conv.Category = p.pricingCategory()
