@@ -331,6 +331,12 @@ func TestCloudRoutesPairRate(t *testing.T) {
 		msg := func(to string) string {
 			return fmt.Sprintf(`{"messaging_product":"whatsapp","to":%q,"type":"text","text":{"body":"again"}}`, to)
 		}
+		// Refused requests are not messages to the user: they use none of the allowance.
+		for range 5 {
+			if r := cloudSend(t, w, `{"messaging_product":"whatsapp","to":"15551230060","type":"text","text":{}}`); r.status != 400 {
+				t.Fatalf("invalid send: %d %s", r.status, r.raw)
+			}
+		}
 		var r response
 		sent := 0
 		for ; sent < 60; sent++ {

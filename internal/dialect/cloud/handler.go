@@ -293,12 +293,16 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request, n engine.Numb
 		h.writeError(w, r, err)
 		return
 	}
-	if waID, ok := wa.NormalizePhone(m.To); ok && !h.limits.allowPair(n.Phone, waID, now) {
+	waID, counted := wa.NormalizePhone(m.To)
+	if counted && !h.limits.allowPair(n.Phone, waID, now) {
 		h.writeError(w, r, waerr.New(waerr.PairRateLimit, "Too many messages from +%s to %s: about 1 message every 6 seconds to the same user, bursts of up to 45; retry after 4^X seconds (X = 0, 1, 2, …)", n.Phone, waID))
 		return
 	}
 	acc, err := h.eng.SendFrom(r.Context(), n.Phone, m, wa.Cloud)
 	if err != nil {
+		if counted {
+			h.limits.refundPair(n.Phone, waID)
+		}
 		h.writeError(w, r, err)
 		return
 	}

@@ -97,6 +97,16 @@ func (l *limiter) allowPair(business, waID string, now time.Time) bool {
 	return b.take(now, pairInterval, pairBurst)
 }
 
+// refundPair gives back the message allowPair counted for a send the engine then refused
+// (a request error is not a message sent to the user).
+func (l *limiter) refundPair(business, waID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.pairs[pairKey{business, waID}]; ok {
+		b.tat = b.tat.Add(-pairInterval)
+	}
+}
+
 // sweep drops pair buckets that have refilled completely (a full bucket is the same as none,
 // so nothing is forgotten), every sweepEvery or when there are more than maxPairs. If every
 // bucket is still in use past maxPairs, the map is emptied: memory stays bounded at the cost

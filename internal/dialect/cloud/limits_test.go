@@ -80,3 +80,19 @@ func TestPairSweepForgetsIdleBuckets(t *testing.T) {
 		t.Fatal("a pair short of tokens was swept")
 	}
 }
+
+func TestPairRefund(t *testing.T) {
+	l := newLimiter()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 45 {
+		l.allowPair("b", "u", t0)
+	}
+	l.refundPair("b", "u")
+	if !l.allowPair("b", "u", t0) {
+		t.Fatal("a refunded message was not given back")
+	}
+	if l.allowPair("b", "u", t0) {
+		t.Fatal("more than one message given back")
+	}
+	l.refundPair("b", "nobody") // no bucket: nothing happens
+}
