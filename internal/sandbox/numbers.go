@@ -94,6 +94,13 @@ func (h *Handler) addNumber(w http.ResponseWriter, r *http.Request) {
 				n.WABAID = def.WABAID
 			}
 		}
+		if n.WABAID == "" { // no default number to share a WABA with: a WABA of its own
+			id, err := engine.NewGraphID()
+			if err != nil {
+				return err
+			}
+			n.WABAID = id
+		}
 		for {
 			id, err := engine.NewGraphID()
 			if err != nil {

@@ -110,6 +110,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		num, isNum   = reg.NumberByID(segs[0])
 		acct, isWABA = reg.WABA(segs[0])
 	)
+	if segs[0] == "" {
+		isNum, isWABA = false, false
+	}
 	route := func(perm string, methods map[string]func()) {
 		fn, ok := methods[r.Method]
 		if !ok {
