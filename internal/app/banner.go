@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -19,6 +20,12 @@ func (a *App) banner(w io.Writer) {
 	if a.cfg.WebhookInsecure {
 		trust += "\nWARNING: webhook certificate verification is OFF (webhook_insecure_skip_verify); for local testing only.\n"
 	}
+	dialect := a.cfg.WebhookDialect
+	if reg, err := a.eng.Registry(context.Background()); err == nil {
+		if n, ok := reg.Number(a.cfg.PhoneNumber); ok {
+			dialect = n.WebhookDialect
+		}
+	}
 	login := curl + ` -s -u admin:secret -H 'Content-Type: application/json' \
       -d '{"new_password":"N3w-Passw0rd!"}' ` + url + `/v1/users/login`
 	if a.cfg.AdminPassword != "" {
@@ -28,8 +35,13 @@ func (a *App) banner(w io.Writer) {
 waba is running — a WhatsApp Business API you can test against.
 
   On-Premises API  %s/v1/
-  Cloud API        %s/v24.0/%s/messages (WABA %s)
+  Cloud API        %s/v24.0/%s/messages
+  Phone-number id  %s
+  WABA id          %s
   Access token     %s
+  App secret       %s
+  Verify token     %s
+  Webhook dialect  %s
   Web UI           %s/
   Health           %s/healthz
   Database         %s
@@ -51,7 +63,7 @@ Then answer them; sent, delivered and read arrive at your webhook within seconds
 
 Magic numbers for every failure: docs/magic-numbers.md. Sandbox API: %s/sandbox/v1/openapi.yaml
 Stop with Ctrl-C; accepted messages are committed before it exits.
-`, url, url, a.cfg.PhoneNumberID, a.cfg.WABAID, a.cfg.AccessToken, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
+`, url, url, a.cfg.PhoneNumberID, a.cfg.PhoneNumberID, a.cfg.WABAID, a.cfg.AccessToken, a.cfg.AppSecret, a.cfg.VerifyToken, dialect, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
 }
 
 // tlsBanner is the curl command that trusts the server's certificate, and the lines that tell

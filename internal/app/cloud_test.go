@@ -121,7 +121,9 @@ func TestCloudAPI(t *testing.T) {
 		r = do(t, w.base, request{method: "GET", path: "/v24.0/106540352242922", token: tok})
 		wantNode := map[string]any{"id": "106540352242922", "verified_name": "waba sandbox", "code_verification_status": "VERIFIED",
 			"display_phone_number": "+15550001111", "quality_rating": "GREEN", "platform_type": "CLOUD_API",
-			"throughput": map[string]any{"level": "STANDARD"}}
+			"throughput": map[string]any{"level": "STANDARD"},
+			// cloud-api.md §3b: the default fields include webhook_configuration{application}.
+			"webhook_configuration": map[string]any{"application": ""}}
 		if r.status != 200 || !jsonEqual(r.body, wantNode) {
 			t.Fatalf("number node: %d %s", r.status, r.raw)
 		}

@@ -1,6 +1,7 @@
 // Package sandbox is the control API of the simulated world, under /sandbox/v1/: simulated users
 // and what they do (send, tap, go offline, block, change identity), the virtual clock, the
-// network switch, message inspection, webhook attempts and redelivery, and reset. The UI and
+// network switch, message inspection, webhook attempts and redelivery, reset, the business
+// numbers and the Cloud API access tokens. The UI and
 // tests drive waba through it; docs/sandbox.md documents it and /sandbox/v1/openapi.yaml
 // describes it. It needs an admin credential like every other API: the On-Prem bearer token.
 package sandbox
@@ -94,6 +95,12 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /sandbox/v1/attempts", h.attempts)
 	h.mux.HandleFunc("POST /sandbox/v1/webhooks/redeliver", h.redeliver)
 	h.mux.HandleFunc("POST /sandbox/v1/reset", h.reset)
+	h.mux.HandleFunc("GET /sandbox/v1/numbers", h.listNumbers)
+	h.mux.HandleFunc("POST /sandbox/v1/numbers", h.addNumber)
+	h.mux.HandleFunc("PATCH /sandbox/v1/numbers/{phone}", h.updateNumber)
+	h.mux.HandleFunc("GET /sandbox/v1/cloud/tokens", h.listTokens)
+	h.mux.HandleFunc("POST /sandbox/v1/cloud/tokens", h.createToken)
+	h.mux.HandleFunc("DELETE /sandbox/v1/cloud/tokens/{id}", h.revokeToken)
 	h.mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "No sandbox route "+r.Method+" "+r.URL.Path+"; see /sandbox/v1/openapi.yaml")
 	})

@@ -3,15 +3,15 @@
 // (shared/reference/cloud-api.md §1–§4, §3b; shared/reference/errors.md §1.2). It translates
 // only; the rules live in package engine.
 //
-// Scope of this slice of issue 10: one business number (the engine's) with its phone-number id,
-// WABA id and one access token; `POST /{phone-number-id}/messages` (send, mark read, typing
-// indicator), `GET /{phone-number-id}` and `GET /{waba-id}`. Limits, written down on purpose:
-// statuses and webhooks of messages sent here are NOT in the Cloud format — they go out as
-// On-Prem webhooks like every other message; media, subscribed_apps, phone_numbers, token
-// permissions and expiry are not served yet.
+// Routes: `POST /{phone-number-id}/messages` (send, mark read, typing indicator) from any
+// business number of the engine's Registry, `GET|POST /{phone-number-id}` (the number and its
+// webhook override), `GET /{waba-id}`, `GET /{waba-id}/phone_numbers` and
+// `GET|POST|DELETE /{waba-id}/subscribed_apps` (account.go); the send-rate limits are in
+// limits.go. Access tokens carry permissions (Require) and may expire on the virtual clock.
 package cloud
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/openwaba/waba/internal/dialect/onprem"
 	"github.com/openwaba/waba/internal/engine"
@@ -31,14 +32,26 @@ import (
 	"github.com/openwaba/waba/internal/waerr"
 )
 
-// Options are the handler's dependencies and the Cloud identity of the business number.
+// Options are the handler's dependencies.
 type Options struct {
-	Engine        *engine.Engine
-	Logger        *slog.Logger
-	MaxBody       int64
+	Engine  *engine.Engine
+	Logger  *slog.Logger
+	MaxBody int64
+	// PhoneNumberID and WABAID are the default number's ids. Routes resolve every id through
+	// the engine's Registry; these only name the default in error details.
 	PhoneNumberID string
 	WABAID        string
-	AccessToken   string
+	// AccessToken is the configured (or generated) token: both permissions, never expires.
+	// Tokens made through the sandbox are looked up in the engine (Engine.CloudToken).
+	AccessToken string
+	// Now is the virtual clock for the send-rate limits; nil means time.Now.
+	Now func() time.Time
+	// Outage reports a simulated API outage (the sandbox's POST /sandbox/v1/outage): every
+	// Graph call then answers 503 with code 2; nil means never.
+	Outage func() bool
+	// Client sends the hub.challenge verification GET of subscribed_apps and number overrides;
+	// nil means http.DefaultClient.
+	Client *http.Client
 }
 
 // Handler serves the Graph paths.
@@ -49,12 +62,20 @@ type Handler struct {
 	phoneID   string
 	wabaID    string
 	tokenHash [32]byte
+	now       func() time.Time
+	outage    func() bool
+	client    *http.Client
+	limits    *limiter
 }
 
 // New builds the Cloud handler.
 func New(o Options) *Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Handler{eng: o.Engine, log: o.Logger.With("component", "cloud"), maxBody: o.MaxBody,
-		phoneID: o.PhoneNumberID, wabaID: o.WABAID, tokenHash: sha256.Sum256([]byte(o.AccessToken))}
+		phoneID: o.PhoneNumberID, wabaID: o.WABAID, tokenHash: sha256.Sum256([]byte(o.AccessToken)),
+		now: o.Now, outage: o.Outage, client: o.Client, limits: newLimiter()}
 }
 
 // version is a Graph API version segment: `v24.0`, `v20.0`… (cloud-api.md §1: any is accepted).
@@ -62,33 +83,67 @@ var version = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Auth comes before routing: Graph answers 104/190 whatever the path (cloud-api.md §1).
-	if err := h.authenticate(r); err != nil {
+	tok, err := h.authenticate(r)
+	if err != nil {
 		h.writeError(w, r, err)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok))
+	if h.outage != nil && h.outage() {
+		// errors.md §5 row 10: every Graph call answers 2 / 503 during the window.
+		h.writeError(w, r, waerr.New(waerr.Overloaded, "The API is temporarily unavailable for maintenance; retry in a few minutes"))
 		return
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(segs) > 0 && version.MatchString(segs[0]) {
 		segs = segs[1:] // unversioned paths work too (cloud-api.md §1)
 	}
+	if len(segs) == 0 {
+		segs = []string{""}
+	}
+	reg, err := h.eng.Registry(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var (
+		num, isNum   = reg.NumberByID(segs[0])
+		acct, isWABA = reg.WABA(segs[0])
+	)
+	if segs[0] == "" {
+		isNum, isWABA = false, false
+	}
+	route := func(perm string, methods map[string]func()) {
+		fn, ok := methods[r.Method]
+		if !ok {
+			h.unsupported(w, r)
+			return
+		}
+		if err := Require(r.Context(), perm); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		fn()
+	}
 	switch {
-	case len(segs) == 2 && segs[1] == "messages" && segs[0] == h.phoneID:
-		if r.Method != http.MethodPost {
-			h.unsupported(w, r)
-			return
-		}
-		h.messages(w, r)
-	case len(segs) == 1 && segs[0] == h.phoneID:
-		if r.Method != http.MethodGet {
-			h.unsupported(w, r)
-			return
-		}
-		h.phoneNumber(w, r)
-	case len(segs) == 1 && segs[0] == h.wabaID:
-		if r.Method != http.MethodGet {
-			h.unsupported(w, r)
-			return
-		}
-		h.waba(w, r)
+	case len(segs) == 2 && segs[1] == "messages" && isNum:
+		route(engine.PermMessaging, map[string]func(){
+			http.MethodPost: func() { h.messages(w, r, num) }})
+	case len(segs) == 1 && isNum:
+		route(engine.PermManagement, map[string]func(){
+			http.MethodGet:  func() { h.phoneNumber(w, r, reg, num) },
+			http.MethodPost: func() { h.setNumberWebhook(w, r, num) }})
+	case len(segs) == 1 && isWABA:
+		route(engine.PermManagement, map[string]func(){
+			http.MethodGet: func() { h.waba(w, r, acct) }})
+	case len(segs) == 2 && segs[1] == "phone_numbers" && isWABA:
+		route(engine.PermManagement, map[string]func(){
+			http.MethodGet: func() { h.phoneNumbers(w, r, reg, acct) }})
+	case len(segs) == 2 && segs[1] == "subscribed_apps" && isWABA:
+		route(engine.PermManagement, map[string]func(){
+			http.MethodGet:    func() { h.subscribedApps(w, r, reg, acct) },
+			http.MethodPost:   func() { h.subscribe(w, r, acct) },
+			http.MethodDelete: func() { h.unsubscribe(w, r, acct) }})
 	case h.serveMedia(w, r, segs), h.serveTemplates(w, r, segs):
 		// media.go and templates.go answered (their routes are theirs to match)
 	case len(segs) >= 1 && segs[0] != "" && strings.Trim(segs[0], "0123456789") == "":
@@ -100,33 +155,75 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// numberByID resolves a phone-number id through the registry (media and template routes use
+// it for `/{phone-number-id}/…` paths); ok is false for an id that names no number.
+func (h *Handler) numberByID(ctx context.Context, id string) (n engine.Number, ok bool, err error) {
+	reg, err := h.eng.Registry(ctx)
+	if err != nil {
+		return engine.Number{}, false, err
+	}
+	n, ok = reg.NumberByID(id)
+	return n, ok, nil
+}
+
+// wabaByID resolves a WABA id through the registry.
+func (h *Handler) wabaByID(ctx context.Context, id string) (a engine.WABA, ok bool, err error) {
+	reg, err := h.eng.Registry(ctx)
+	if err != nil {
+		return engine.WABA{}, false, err
+	}
+	a, ok = reg.WABA(id)
+	return a, ok, nil
+}
+
 // unsupported is Graph's "Unsupported <method> request" (code 100).
 func (h *Handler) unsupported(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, waerr.New(waerr.InvalidRequest, "Unsupported %s request on %s: waba serves POST /{phone-number-id}/messages, GET /{phone-number-id} and GET /{waba-id}", strings.ToLower(r.Method), r.URL.Path))
+	h.writeError(w, r, waerr.New(waerr.InvalidRequest, "Unsupported %s request on %s: waba serves POST /{phone-number-id}/messages, GET and POST /{phone-number-id}, GET /{waba-id}, GET /{waba-id}/phone_numbers and GET, POST and DELETE /{waba-id}/subscribed_apps", strings.ToLower(r.Method), r.URL.Path))
 }
 
 // errInvalidToken is the 190 answer; its message is free text (errors.md §2.1).
 var errInvalidToken = waerr.New(waerr.AuthInvalid, "Invalid OAuth access token - Cannot parse access token")
 
-// authenticate checks `Authorization: Bearer <token>` or `?access_token=` (cloud-api.md §1)
-// against the configured token in constant time.
-func (h *Handler) authenticate(r *http.Request) error {
+// tokenKey is the context key of the request's engine.CloudToken.
+type tokenKey struct{}
+
+// Require answers nil when the request's token (ServeHTTP put it in ctx) carries perm, else
+// the Graph permission error. Which code: errors.md §2.1 lists 10 "Permission Denied" and the
+// 200–299 "API Permission" family, both HTTP 403, without saying which call gets which. Graph
+// answers a send without whatsapp_business_messaging with "(#10) Application does not have
+// permission for this action" and a management read without whatsapp_business_management with
+// "(#200) …permission", so: messaging → 10, management → 200.
+func Require(ctx context.Context, perm string) error {
+	tok, _ := ctx.Value(tokenKey{}).(engine.CloudToken)
+	if tok.Has(perm) {
+		return nil
+	}
+	if perm == engine.PermMessaging {
+		return waerr.New(waerr.Forbidden, "Application does not have permission for this action: the access token lacks the %s permission", perm)
+	}
+	return waerr.New(waerr.APIPermission, "The access token lacks the %s permission this call requires", perm)
+}
+
+// authenticate checks `Authorization: Bearer <token>` or `?access_token=` (cloud-api.md §1):
+// the configured token (compared in constant time) carries every permission and never
+// expires; any other token is looked up among those made through the sandbox.
+func (h *Handler) authenticate(r *http.Request) (engine.CloudToken, error) {
 	tok := r.URL.Query().Get("access_token")
 	if a := r.Header.Get("Authorization"); a != "" {
 		scheme, t, ok := strings.Cut(a, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(t) == "" {
-			return errInvalidToken
+			return engine.CloudToken{}, errInvalidToken
 		}
 		tok = strings.TrimSpace(t)
 	}
 	if tok == "" {
-		return waerr.New(waerr.AuthMissing, "Send the access token as 'Authorization: Bearer <token>'")
+		return engine.CloudToken{}, waerr.New(waerr.AuthMissing, "Send the access token as 'Authorization: Bearer <token>'")
 	}
 	got := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) != 1 {
-		return errInvalidToken
+	if subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1 {
+		return engine.CloudToken{ID: "configured", Permissions: engine.AllPermissions}, nil
 	}
-	return nil
+	return h.eng.CloudToken(r.Context(), tok)
 }
 
 // readBody reads a request body up to the limit. Graph does not insist on a Content-Type for
@@ -165,8 +262,19 @@ type sendMessage struct {
 	ID string `json:"id"`
 }
 
-// messages: POST /{phone-number-id}/messages sends a message (§2) or marks one read (§3).
-func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
+// messages: POST /{phone-number-id}/messages sends a message (§2) from number n or marks one
+// read (§3). Every call counts against the number's throughput (§8: "inbound and outbound of
+// every type count"); sends also count against the pair rate of their recipient.
+func (h *Handler) messages(w http.ResponseWriter, r *http.Request, n engine.Number) {
+	now := h.now()
+	if !h.limits.allowNumber(n.Phone, n.Throughput, now) {
+		tp := n.Throughput
+		if tp == 0 {
+			tp = engine.DefaultThroughput
+		}
+		h.writeError(w, r, waerr.New(waerr.ThroughputLimit, "Cloud API message throughput has been reached: +%s sends at most %d messages per second", n.Phone, tp))
+		return
+	}
 	body, err := h.readBody(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -188,8 +296,16 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	acc, err := h.eng.Send(r.Context(), m, wa.Cloud)
+	waID, counted := wa.NormalizePhone(m.To)
+	if counted && !h.limits.allowPair(n.Phone, waID, now) {
+		h.writeError(w, r, waerr.New(waerr.PairRateLimit, "Too many messages from +%s to %s: about 1 message every 6 seconds to the same user, bursts of up to 45; retry after 4^X seconds (X = 0, 1, 2, …)", n.Phone, waID))
+		return
+	}
+	acc, err := h.eng.SendFrom(r.Context(), n.Phone, m, wa.Cloud)
 	if err != nil {
+		if counted {
+			h.limits.refundPair(n.Phone, waID)
+		}
 		h.writeError(w, r, err)
 		return
 	}
@@ -282,76 +398,6 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 		}
 	}
 	return out
-}
-
-// fields parses Graph's `fields=a,b` (nested selections are not served). Unknown names are 100
-// "Tried accessing nonexisting field" as on Graph (cloud-api.md §3b). id is always returned.
-func fields(r *http.Request, node string, all map[string]any, defaults []string) (map[string]any, error) {
-	asked := defaults
-	if v := r.URL.Query().Get("fields"); v != "" {
-		asked = strings.Split(v, ",")
-	}
-	out := map[string]any{"id": all["id"]}
-	for _, f := range asked {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		v, ok := all[f]
-		if !ok {
-			return nil, waerr.New(waerr.UnexpectedParam, "Tried accessing nonexisting field (%s) on node type (%s)", f, node)
-		}
-		out[f] = v
-	}
-	return out, nil
-}
-
-// verifiedName is the display name of the simulated number.
-const verifiedName = "waba sandbox"
-
-// phoneNumber: GET /{phone-number-id} (cloud-api.md §3b). display_phone_number is given as
-// "+<digits>". webhook_configuration is not served: Cloud webhooks are not in this slice.
-func (h *Handler) phoneNumber(w http.ResponseWriter, r *http.Request) {
-	all := map[string]any{
-		"id":                       h.phoneID,
-		"verified_name":            verifiedName,
-		"code_verification_status": "VERIFIED",
-		"display_phone_number":     "+" + h.eng.Business(),
-		"quality_rating":           "GREEN",
-		"platform_type":            "CLOUD_API",
-		"throughput":               map[string]string{"level": "STANDARD"},
-	}
-	out, err := fields(r, "WhatsAppBusinessPhoneNumber", all,
-		[]string{"verified_name", "code_verification_status", "display_phone_number", "quality_rating", "platform_type", "throughput"})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// waba: GET /{waba-id}[?fields=…] (cloud-api.md §3b), message_template_namespace being the
-// engine's On-Prem namespace.
-func (h *Handler) waba(w http.ResponseWriter, r *http.Request) {
-	ns, err := h.eng.Namespace(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	all := map[string]any{
-		"id":                         h.wabaID,
-		"name":                       verifiedName,
-		"timezone_id":                "1",
-		"message_template_namespace": ns,
-		"currency":                   "USD",
-		"account_review_status":      "APPROVED",
-	}
-	out, err := fields(r, "WhatsAppBusinessAccount", all, []string{"name", "timezone_id", "message_template_namespace"})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
