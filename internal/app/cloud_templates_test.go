@@ -90,8 +90,12 @@ func TestCloudTemplates(t *testing.T) {
 		wantGraphCode(t, graph("GET", waba+"/message_templates?after=bogus", ""), 400, 131059, "(invalid cursor)", 0, "bogus")
 
 		// Paused by the sandbox → 132015 at send.
-		if _, err := w.app.Engine().SetTemplateStatus(t.Context(), "order_ready", "en_US", "PAUSED", ""); err != nil {
-			t.Fatal(err)
+		r = w.sandbox("POST", "/templates/order_ready/en_US/status", `{"status":"PAUSED"}`)
+		if r.status != 200 || !jsonEqual(r.body, map[string]any{"id": id, "name": "order_ready", "language": "en_US", "status": "PAUSED", "reason": ""}) {
+			t.Fatalf("sandbox pause: %d %s", r.status, r.raw)
+		}
+		if r := w.sandbox("POST", "/templates/nope/en_US/status", `{"status":"PAUSED"}`); r.status != 404 {
+			t.Fatalf("sandbox pause of a missing template: %d %s", r.status, r.raw)
 		}
 		waitFor(t, func() bool {
 			r = cloudSend(t, w, sendTmpl)
@@ -124,6 +128,11 @@ func TestCloudTemplates(t *testing.T) {
 		if !jsonEqual(r.body, map[string]any{"id": rid, "status": "REJECTED", "rejected_reason": "INVALID_FORMAT"}) {
 			t.Fatalf("rejected: %s", r.raw)
 		}
+
+		// Management needs whatsapp_business_management: a messaging-only token gets 200.
+		msgOnly := cloudToken(t, w, `{"permissions":["whatsapp_business_messaging"]}`)
+		r = do(t, w.base, request{method: "GET", path: "/v24.0/" + waba + "/message_templates", token: msgOnly})
+		wantGraphCode(t, r, 403, 200, "API Permission", 0, "whatsapp_business_management")
 
 		// Bad definitions.
 		wantGraphCode(t, graph("POST", waba+"/message_templates", `{"name":"x","language":"en","category":"UTILITY","components":[{"type":"HEADER","format":"TEXT","text":"h"}]}`),

@@ -101,6 +101,9 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /sandbox/v1/cloud/tokens", h.listTokens)
 	h.mux.HandleFunc("POST /sandbox/v1/cloud/tokens", h.createToken)
 	h.mux.HandleFunc("DELETE /sandbox/v1/cloud/tokens/{id}", h.revokeToken)
+	h.mux.HandleFunc("GET /sandbox/v1/templates", h.listTemplates)
+	h.mux.HandleFunc("POST /sandbox/v1/templates/{name}/{language}/status", h.templateStatus)
+	h.mux.HandleFunc("PUT /sandbox/v1/templates/review", h.templateReview)
 	h.mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "No sandbox route "+r.Method+" "+r.URL.Path+"; see /sandbox/v1/openapi.yaml")
 	})

@@ -47,6 +47,10 @@ func (h *Handler) serveTemplates(w http.ResponseWriter, r *http.Request, segs []
 		if _, ok := reg.WABA(segs[0]); !ok {
 			return false
 		}
+		if err := Require(r.Context(), engine.PermManagement); err != nil {
+			h.writeError(w, r, err)
+			return true
+		}
 		switch r.Method {
 		case http.MethodGet:
 			h.listTemplates(w, r)
@@ -64,6 +68,10 @@ func (h *Handler) serveTemplates(w http.ResponseWriter, r *http.Request, segs []
 			return false
 		}
 		if err != nil {
+			h.writeError(w, r, err)
+			return true
+		}
+		if err := Require(r.Context(), engine.PermManagement); err != nil {
 			h.writeError(w, r, err)
 			return true
 		}
