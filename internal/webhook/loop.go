@@ -116,7 +116,7 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 			d.park(ctx, business, hooks, now)
 			continue
 		}
-		for _, b := range batches(hooks, d.o.MaxBatch) {
+		for _, b := range batches(hooks, d.o.MaxBatch, ep) {
 			if !d.launch(ctx, business, ep, b) {
 				break // the endpoint is at max_concurrent_requests; a finished POST wakes us
 			}
@@ -163,8 +163,9 @@ func (d *Dispatcher) park(ctx context.Context, business string, hooks []store.We
 
 // batches splits the due webhooks of one business into POSTs: entries of the same kind and the
 // same attempt count (so that one failure gives each the backoff its own count calls for), in
-// due order, at most max per POST.
-func batches(hooks []store.Webhook, max int) [][]store.Webhook {
+// due order, at most max per POST. Cloud kinds follow the Cloud rules instead (cloudBatches):
+// one per POST unless the endpoint opted into batching.
+func batches(hooks []store.Webhook, max int, ep Endpoint) [][]store.Webhook {
 	type key struct {
 		kind     string
 		attempts int
@@ -181,6 +182,10 @@ func batches(hooks []store.Webhook, max int) [][]store.Webhook {
 	var out [][]store.Webhook
 	for _, k := range order {
 		g := groups[k]
+		if isCloudKind(k.kind) {
+			out = append(out, cloudBatches(g, ep.Batch)...)
+			continue
+		}
 		for len(g) > 0 {
 			n := min(len(g), max)
 			out = append(out, g[:n:n])

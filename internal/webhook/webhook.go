@@ -76,6 +76,12 @@ type Endpoint struct {
 	MaxBackoff      time.Duration // cap of the delay; ≤ 0 means DefaultMaxBackoff
 	MaxConcurrent   int           // POSTs in flight; ≤ 0 means DefaultMaxConcurrent
 	SignatureSecret string        // HMAC key; empty: no signature header
+	// Dialect is DialectCloud for a Cloud number: Cloud bodies, SignatureSecret (the app
+	// secret) in CloudSignatureHeader, the Cloud retry schedule (CloudBackoff, given up after
+	// CloudGiveUp). Empty means On-Prem.
+	Dialect string
+	WABAID  string // Cloud: the entry id
+	Batch   bool   // Cloud: merge up to CloudMaxBatch updates into one POST (opt-in)
 }
 
 func (e Endpoint) withDefaults() Endpoint {
@@ -92,8 +98,12 @@ func (e Endpoint) withDefaults() Endpoint {
 }
 
 // Backoff is the delay before the next attempt of a webhook that has now failed attempts
-// times: BackoffStep × attempts, capped at MaxBackoff (§9.1: 3 s, 6 s, 9 s, … up to 15 min).
+// times: BackoffStep × attempts, capped at MaxBackoff (§9.1: 3 s, 6 s, 9 s, … up to 15 min);
+// for a Cloud endpoint, CloudBackoff.
 func (e Endpoint) Backoff(attempts int) time.Duration {
+	if e.Dialect == DialectCloud {
+		return CloudBackoff(attempts)
+	}
 	e = e.withDefaults()
 	if attempts < 1 {
 		attempts = 1
