@@ -238,8 +238,7 @@ func InboundValue(n WebhookNumber, business string, messageID int64, from, name 
 		if _, ok := msg["unsupported"]; !ok {
 			msg["unsupported"] = map[string]any{"type": "unknown"}
 		}
-		c := waerr.Condition{Cloud: waerr.Cloud{Code: 131051, Title: "Message type unknown"}}
-		msg["errors"] = []ErrorObject{webhookError(&c, "Message type is currently not supported.")}
+		msg["errors"] = []ErrorObject{webhookError(waerr.UnknownMessageType, "Message type is currently not supported.")}
 	case "system":
 		if s, ok := body["system"].(map[string]any); ok {
 			sys := make(map[string]any, len(s))
