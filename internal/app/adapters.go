@@ -92,15 +92,21 @@ func (n onpremNetwork) Identity(ctx context.Context, waID string) (onprem.Identi
 	return onprem.Identity{Hash: id.Hash, CreatedAt: id.CreatedAt, Acknowledged: id.Acknowledged}, nil
 }
 
-// endpoint is the webhook endpoint of a business number: for a Cloud number its callback
-// (number, WABA or app, Registry.Callback), signed with the app secret; otherwise the On-Prem
-// application settings.
-func (a *App) endpoint(ctx context.Context, business string) (webhook.Endpoint, error) {
-	reg, n, isCloud, err := cloudHooksNumber(ctx, a.eng, business)
-	if err != nil {
-		return webhook.Endpoint{}, err
-	}
-	if isCloud {
+// endpoint is the webhook endpoint of a business number for webhooks of one dialect (its
+// Options.SettingsFor): Cloud webhooks go to the number's Cloud callback (number, WABA or app,
+// Registry.Callback), signed with the app secret; the others to the On-Prem application
+// settings' URL. A number's stored kinds name their dialect, so webhooks rendered before a
+// dialect switch still reach the endpoint that expects their format.
+func (a *App) endpoint(ctx context.Context, business, dialect string) (webhook.Endpoint, error) {
+	if dialect == webhook.DialectCloud {
+		reg, err := a.eng.Registry(ctx)
+		if err != nil {
+			return webhook.Endpoint{}, err
+		}
+		n, ok := reg.Number(business)
+		if !ok {
+			return webhook.Endpoint{Dialect: webhook.DialectCloud}, nil // no URL: they wait, visibly
+		}
 		url, _ := reg.Callback(n)
 		return webhook.Endpoint{URL: url, Dialect: webhook.DialectCloud, SignatureSecret: reg.App.AppSecret,
 			WABAID: n.WABAID, Batch: n.BatchWebhooks}, nil

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint,
+	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, SettingsFor: a.endpoint,
 		OnAttempt: a.metrics.WebhookDelivery, Client: &http.Client{Transport: a.certs}})
 	a.metrics.SetQueueDepth("webhook", func() float64 {
 		n, _ := st.CountWebhooks(context.Background(), store.WebhookPending)

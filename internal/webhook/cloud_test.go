@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -297,6 +298,41 @@ func TestCloudGivesUpAfter7Days(t *testing.T) {
 		stays(t, "no POST after giving up", func() bool { return rcv.count() == 3 })
 		if as := attemptsOf(t, st, w.ID); len(as) != 3 {
 			t.Errorf("%d attempts logged, want 3", len(as))
+		}
+	})
+}
+
+// Around a dialect switch a business has webhooks of both formats: each goes to the endpoint
+// of its own dialect (Options.SettingsFor), never an On-Prem body to the Cloud URL.
+func TestMixedDialectsGoToTheirEndpoints(t *testing.T) {
+	drivers(t, func(t *testing.T, open opener) {
+		st := open(t)
+		clk := clock.NewVirtual(start)
+		onprem, cloud := newReceiver(t), newReceiver(t)
+		insert(t, st,
+			hook(7, store.WebhookStatus, statusPayload(7, "sent"), clk.Now()),
+			hook(8, store.WebhookCloudStatus, cloudStatus(8, "sent"), clk.Now()))
+		d := New(Options{Store: st, Clock: clk, Logger: testLogger(), Timeout: 5 * time.Second,
+			SettingsFor: func(_ context.Context, b, dialect string) (Endpoint, error) {
+				if dialect == DialectCloud {
+					return Endpoint{URL: cloud.url(), Dialect: DialectCloud, SignatureSecret: "app", WABAID: "9"}, nil
+				}
+				return Endpoint{URL: onprem.url()}, nil
+			}})
+		if err := d.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Stop)
+		eventually(t, "both delivered", func() bool { return count(t, st, store.WebhookDelivered) == 2 })
+		o, c := onprem.requests(), cloud.requests()
+		if len(o) != 1 || len(c) != 1 {
+			t.Fatalf("%d On-Prem and %d Cloud POSTs, want one each", len(o), len(c))
+		}
+		if want := `{"statuses":[` + statusPayload(7, "sent") + `]}`; o[0].body != want || o[0].header.Get(CloudSignatureHeader) != "" {
+			t.Errorf("On-Prem POST %s", o[0].body)
+		}
+		if !strings.HasPrefix(c[0].body, `{"object":"whatsapp_business_account","entry":[{"id":"9",`) || c[0].header.Get(CloudSignatureHeader) != Sign("app", []byte(c[0].body)) {
+			t.Errorf("Cloud POST %s", c[0].body)
 		}
 	})
 }

@@ -122,6 +122,10 @@ type Options struct {
 	// Settings returns the endpoint of a business number. It is called on every round for
 	// each business with due webhooks, so it should be cached (engine.AppSettings is).
 	Settings func(ctx context.Context, business string) (Endpoint, error)
+	// SettingsFor, when set, is used instead of Settings: the endpoint of a business for
+	// webhooks of one dialect ("" On-Prem, DialectCloud). Webhooks rendered before a number
+	// switched dialects then still go where their format belongs.
+	SettingsFor func(ctx context.Context, business, dialect string) (Endpoint, error)
 	// Client makes the POSTs; nil means a client with default transport. Its CheckRedirect is
 	// replaced (redirects are never followed) and its Timeout is left alone: Timeout below
 	// bounds each POST.
@@ -206,8 +210,8 @@ func New(o Options) *Dispatcher {
 // Start runs the loop in the background until Stop is called or ctx is cancelled. Webhooks
 // left pending by an earlier run are delivered as they fall due.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	if d.o.Store == nil || d.o.Settings == nil {
-		return errors.New("webhook: Options.Store and Options.Settings are required")
+	if d.o.Store == nil || (d.o.Settings == nil && d.o.SettingsFor == nil) {
+		return errors.New("webhook: Options.Store and Options.Settings (or SettingsFor) are required")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
