@@ -122,13 +122,14 @@ func TestCloudWebhooks(t *testing.T) {
 		w := newWorld(t, cfg)
 		rcv := newRawReceiver(t)
 		ctx := context.Background()
+		// Cloud dialect, no callback URL yet: the inbound webhook waits, visibly.
 		reg, err := w.app.Engine().UpdateRegistry(ctx, func(r *engine.Registry) error {
 			for i := range r.Numbers {
 				if r.Numbers[i].PhoneNumberID == phoneID {
 					r.Numbers[i].WebhookDialect = engine.DialectCloud
 				}
 			}
-			r.App.CallbackURL = rcv.URL()
+			r.App.CallbackURL = ""
 			return nil
 		})
 		if err != nil {
@@ -142,9 +143,24 @@ func TestCloudWebhooks(t *testing.T) {
 		if r := w.sandbox("PUT", "/users/"+user, fmt.Sprintf(`{"name":%q}`, name)); r.status != 200 {
 			t.Fatalf("PUT user: %d %s", r.status, r.raw)
 		}
-
-		// Inbound: one Cloud messages webhook.
 		w.userSays(user, "Olá, tudo bem? 😀")
+		pending := w.sandbox("GET", "/webhooks?state=pending", "")
+		hooks, _ := pending.body["webhooks"].([]any)
+		if pending.status != 200 || len(hooks) != 1 || hooks[0].(map[string]any)["kind"] != "cloud.message" {
+			t.Fatalf("pending webhooks: %d %s", pending.status, pending.raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if n := len(rcv.requests()); n != 0 {
+			t.Fatalf("%d POSTs before a callback URL was set", n)
+		}
+
+		// Setting the app's callback URL sends the backlog at once (no clock advance).
+		if _, err := w.app.Engine().UpdateRegistry(ctx, func(r *engine.Registry) error {
+			r.App.CallbackURL = rcv.URL()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		deadline := time.Now().Add(15 * time.Second)
 		for len(rcv.requests()) < 1 {
 			if time.Now().After(deadline) {
