@@ -1,6 +1,7 @@
 // Package webhook delivers the durable webhook outbox to the customer's endpoint: it claims due
 // webhooks from the store, batches them into On-Prem callback bodies, optionally signs them,
-// POSTs them, classifies the answer, backs off and records every attempt.
+// POSTs them, classifies the answer, backs off and records every attempt. Webhooks of the
+// Cloud kinds (store.WebhookCloud*) follow the Cloud rules instead: see cloud.go.
 //
 // Delivery follows the On-Prem rules (shared/reference/onprem-api.md §12.1, webhooks.md §1):
 //
