@@ -336,3 +336,37 @@ func TestMixedDialectsGoToTheirEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// FuzzASCII: the output is ASCII-only, asciiLen predicts its length, and a JSON document keeps
+// its meaning.
+func FuzzASCII(f *testing.F) {
+	for _, s := range []string{`{"a":"Lucía 👍"}`, "\x7f", "\xff\xfe", `"\u00e9"`, `[1,"€"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out := ASCII(in)
+		for _, c := range out {
+			if c > 0x7e {
+				t.Fatalf("byte %#x in %q", c, out)
+			}
+		}
+		if asciiLen(in) != len(out) {
+			t.Fatalf("asciiLen %d, len %d", asciiLen(in), len(out))
+		}
+		if !json.Valid(in) {
+			return
+		}
+		var a, b any
+		if err := json.Unmarshal(in, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("escaped JSON is invalid: %v: %q", err, out)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Fatalf("meaning changed: %s vs %s", ja, jb)
+		}
+	})
+}
