@@ -256,6 +256,40 @@ func TestCloudWebhooks(t *testing.T) {
 				t.Errorf("%s: pricing %v, want %v", want, st["pricing"], wantPricing)
 			}
 		}
+
+		// A free-form message to a user who never wrote fails with the Cloud code 131047.
+		before := len(rcv.requests())
+		r = do(t, w.base, request{method: "POST", path: "/v24.0/" + phoneID + "/messages", token: cfg.AccessToken,
+			body: `{"messaging_product":"whatsapp","to":"15551230032","type":"text","text":{"body":"hello?"}}`})
+		if r.status != 200 {
+			t.Fatalf("send: %d %s", r.status, r.raw)
+		}
+		failedID := r.body["messages"].([]any)[0].(map[string]any)["id"].(string)
+		deadline = time.Now().Add(20 * time.Second)
+		for len(rcv.requests()) == before {
+			if time.Now().After(deadline) {
+				t.Fatal("no failed status")
+			}
+			w.advance(time.Second)
+			time.Sleep(30 * time.Millisecond)
+		}
+		p := checkCloudPost(t, rcv.requests()[before], secret, wabaID)
+		sts, _ := p.value["statuses"].([]any)
+		if len(sts) != 1 || p.value["contacts"] != nil {
+			t.Fatalf("failed value: %s", p.raw)
+		}
+		st := sts[0].(map[string]any)
+		errs, _ := st["errors"].([]any)
+		if st["id"] != failedID || st["status"] != "failed" || st["pricing"] != nil || len(errs) != 1 {
+			t.Fatalf("failed status: %s", p.raw)
+		}
+		e := errs[0].(map[string]any)
+		details, _ := e["error_data"].(map[string]any)["details"].(string)
+		if e["code"] != float64(131047) || e["title"] != "Re-engagement message" || e["message"] != "Re-engagement message" ||
+			details == "" || e["href"] != "/documentation/business-messaging/whatsapp/support/error-codes" {
+			t.Errorf("failed error object: %v", e)
+		}
+
 		if n := w.recv.count(); n != 0 {
 			t.Errorf("the On-Prem endpoint got %d webhooks of a Cloud number", n)
 		}
