@@ -186,11 +186,11 @@ func TestCloudWebhooks(t *testing.T) {
 		}
 		ts, _ := msg["timestamp"].(string)
 		if msg["from"] != user || msg["type"] != "text" || !unixSeconds.MatchString(ts) ||
-			!jsonEqual(msg["text"], map[string]any{"body": "Olá, tudo bem? 😀"}) || len(msg) != 5 {
+			!jsonEqual(msg["text"], map[string]any{"body": "Olá, tudo bem? 😀"}) || len(msg) != 6 {
 			t.Errorf("inbound message: %v", msg)
 		}
 		c := contacts[0].(map[string]any)
-		if !jsonEqual(c["profile"], map[string]any{"name": name}) || c["wa_id"] != user ||
+		if !jsonEqual(c["profile"], map[string]any{"name": name}) || c["wa_id"] != user || msg["from_user_id"] != c["user_id"] ||
 			!regexp.MustCompile(`^US\.\d{19}$`).MatchString(fmt.Sprint(c["user_id"])) {
 			t.Errorf("inbound contact: %v", c)
 		}

@@ -214,7 +214,8 @@ func pricingOf(origin, templateCategory string) (category string, billable bool,
 // part as the user sent it, in the On-Prem vocabulary the network speaks; it is translated:
 // a voice note becomes `audio` with `voice:true`, an unknown type becomes `unsupported` with
 // error 131051 (§2.9), a number change names the new number in `wa_id`, local media paths
-// (`file`) are dropped and a quoted On-Prem id in `context` becomes a wamid.
+// (`file`) are dropped and a quoted On-Prem id in `context` becomes a wamid. From v24.0 the
+// message carries `from_user_id` and the contact `user_id` (§3.7).
 func InboundValue(n WebhookNumber, business string, messageID int64, from, name string, at time.Time, body map[string]any) []byte {
 	typ, _ := body["type"].(string)
 	msg := make(map[string]any, len(body)+4)
@@ -289,9 +290,13 @@ func InboundValue(n WebhookNumber, business string, messageID int64, from, name 
 		"metadata":          metadata{n.Phone, n.PhoneNumberID},
 		"messages":          []any{msg},
 	}
+	v24 := graphAtLeast(n.GraphVersion, 24)
+	if v24 {
+		msg["from_user_id"] = UserID(business, from) // webhooks.md §3.7
+	}
 	if typ != "system" {
 		c := contact{Profile: profile{Name: name}, WaID: from}
-		if graphAtLeast(n.GraphVersion, 24) {
+		if v24 {
 			c.UserID = UserID(business, from)
 		}
 		value["contacts"] = []contact{c}

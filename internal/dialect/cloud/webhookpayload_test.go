@@ -95,13 +95,13 @@ func TestInboundValue(t *testing.T) {
 		{
 			name: "text reply quoting an outbound message",
 			body: `{"type":"text","text":{"body":"hi"},"context":{"from":"15550783881","id":"` + wa.OnPremID(3, false) + `"}}`,
-			want: `{` + contacts + `,"messages":[{"context":{"from":"15550783881","id":"` + wa.CloudID(3, false) + `"},"from":"16505551234","id":"` + id +
+			want: `{` + contacts + `,"messages":[{"context":{"from":"15550783881","id":"` + wa.CloudID(3, false) + `"},"from":"16505551234","from_user_id":"` + uid + `","id":"` + id +
 				`","text":{"body":"hi"},"timestamp":"1750030073","type":"text"}],` + meta + `}`,
 		},
 		{
 			name: "voice note becomes audio with voice:true, without the local file",
 			body: `{"type":"voice","voice":{"id":"m1","mime_type":"audio/ogg; codecs=opus","sha256":"abc","file":"/usr/local/wamedia/x"}}`,
-			want: `{` + contacts + `,"messages":[{"audio":{"id":"m1","mime_type":"audio/ogg; codecs=opus","sha256":"abc","voice":true},"from":"16505551234","id":"` + id +
+			want: `{` + contacts + `,"messages":[{"audio":{"id":"m1","mime_type":"audio/ogg; codecs=opus","sha256":"abc","voice":true},"from":"16505551234","from_user_id":"` + uid + `","id":"` + id +
 				`","timestamp":"1750030073","type":"audio"}],` + meta + `}`,
 		},
 		{
@@ -109,12 +109,12 @@ func TestInboundValue(t *testing.T) {
 			body: `{"type":"unknown"}`,
 			want: `{` + contacts + `,"messages":[{"errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown",` +
 				`"error_data":{"details":"Message type is currently not supported."},"href":"/documentation/business-messaging/whatsapp/support/error-codes"}],` +
-				`"from":"16505551234","id":"` + id + `","timestamp":"1750030073","type":"unsupported","unsupported":{"type":"unknown"}}],` + meta + `}`,
+				`"from":"16505551234","from_user_id":"` + uid + `","id":"` + id + `","timestamp":"1750030073","type":"unsupported","unsupported":{"type":"unknown"}}],` + meta + `}`,
 		},
 		{
 			name: "number change: wa_id, no contacts",
 			body: `{"type":"system","system":{"body":"User A changed from +1 650-555-1234 to +1 219-555-5358","new_wa_id":"12195555358","type":"user_changed_number"}}`,
-			want: `{"messages":[{"from":"16505551234","id":"` + id + `","system":{"body":"User A changed from +1 650-555-1234 to +1 219-555-5358","type":"user_changed_number","wa_id":"12195555358"},` +
+			want: `{"messages":[{"from":"16505551234","from_user_id":"` + uid + `","id":"` + id + `","system":{"body":"User A changed from +1 650-555-1234 to +1 219-555-5358","type":"user_changed_number","wa_id":"12195555358"},` +
 				`"timestamp":"1750030073","type":"system"}],` + meta + `}`,
 		},
 	} {
