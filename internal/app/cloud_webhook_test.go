@@ -120,6 +120,8 @@ func TestCloudWebhooks(t *testing.T) {
 		)
 		cfg.PhoneNumberID, cfg.WABAID, cfg.AccessToken, cfg.AppSecret = phoneID, wabaID, "EAAG-test-token-0123456789", secret
 		w := newWorld(t, cfg)
+		// On-Prem's sent_status does not apply to Cloud numbers: they get every status.
+		w.patchSettings(`{"sent_status":false}`)
 		rcv := newRawReceiver(t)
 		ctx := context.Background()
 		// Cloud dialect, no callback URL yet: the inbound webhook waits, visibly.
