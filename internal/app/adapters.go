@@ -4,23 +4,84 @@ import (
 	"context"
 	"time"
 
+	"github.com/openwaba/waba/internal/dialect/cloud"
 	"github.com/openwaba/waba/internal/dialect/onprem"
+	"github.com/openwaba/waba/internal/engine"
 	"github.com/openwaba/waba/internal/network"
 	"github.com/openwaba/waba/internal/network/simnet"
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/webhook"
 )
 
-// onpremRenderer renders webhook payloads in the On-Prem format; every number speaks On-Prem
-// until the Cloud dialect lands.
-type onpremRenderer struct{}
+// renderer renders webhook payloads in the dialect of the business number, read from the
+// registry at dispatch time: Cloud values (stored as the cloud.* kinds) for numbers whose
+// WebhookDialect is cloud, On-Prem entries for every other number, the unregistered included.
+type renderer struct{ eng *engine.Engine }
 
-func (onpremRenderer) Status(id int64, recipient string, ev network.Event) []byte {
-	return onprem.StatusEntry(id, recipient, ev)
+// cloudHooksNumber is the registry entry of business if its webhooks are in the Cloud format.
+func cloudHooksNumber(ctx context.Context, eng *engine.Engine, business string) (engine.Registry, engine.Number, bool, error) {
+	reg, err := eng.Registry(ctx)
+	if err != nil {
+		return reg, engine.Number{}, false, err
+	}
+	n, ok := reg.Number(business)
+	return reg, n, ok && n.WebhookDialect == engine.DialectCloud, nil
 }
 
-func (onpremRenderer) Inbound(id int64, from, name string, at time.Time, body map[string]any) []byte {
-	return onprem.InboundEntry(id, from, name, at, body)
+func webhookNumber(n engine.Number) cloud.WebhookNumber {
+	return cloud.WebhookNumber{Phone: n.Phone, PhoneNumberID: n.PhoneNumberID, GraphVersion: n.GraphVersion}
+}
+
+func (r renderer) Status(ctx context.Context, m store.Message, name string, ev network.Event) (string, []byte, error) {
+	_, n, isCloud, err := cloudHooksNumber(ctx, r.eng, m.Business)
+	switch {
+	case err != nil:
+		return "", nil, err
+	case isCloud:
+		return store.WebhookCloudStatus, cloud.StatusValue(webhookNumber(n), m.Business, m.ID, m.Peer, name, m.Payload, ev), nil
+	}
+	return store.WebhookStatus, onprem.StatusEntry(m.ID, m.Peer, ev), nil
+}
+
+func (r renderer) Inbound(ctx context.Context, business string, id int64, from, name string, at time.Time, body map[string]any) (string, []byte, error) {
+	_, n, isCloud, err := cloudHooksNumber(ctx, r.eng, business)
+	switch {
+	case err != nil:
+		return "", nil, err
+	case isCloud:
+		return store.WebhookCloudMessage, cloud.InboundValue(webhookNumber(n), business, id, from, name, at, body), nil
+	}
+	return store.WebhookMessage, onprem.InboundEntry(id, from, name, at, body), nil
+}
+
+// wantStatus says whether a status webhook is wanted: every status for a Cloud number
+// (webhooks.md §1), the On-Prem settings (sent_status, webhooks.message.*) otherwise. When the
+// settings cannot be read the webhook is kept.
+func (a *App) wantStatus(ctx context.Context, business, status string) bool {
+	if _, _, isCloud, err := cloudHooksNumber(ctx, a.eng, business); err == nil && isCloud {
+		return true
+	}
+	s, err := a.eng.AppSettings(ctx)
+	return err != nil || s.WantStatus(status)
+}
+
+// registryChanged sends the backlog at once when a Cloud number's callback URL becomes set or
+// changes (issue 10 item 5), as a new On-Prem webhooks.url does.
+func (a *App) registryChanged(ctx context.Context, old, cur engine.Registry) {
+	for _, n := range cur.Numbers {
+		if n.WebhookDialect != engine.DialectCloud {
+			continue
+		}
+		url, _ := cur.Callback(n)
+		if url == "" {
+			continue
+		}
+		o, existed := old.Number(n.Phone)
+		if oldURL, _ := old.Callback(o); !existed || o.WebhookDialect != engine.DialectCloud || oldURL != url {
+			a.webhooks.RetryNow(ctx)
+			return
+		}
+	}
 }
 
 // onpremNetwork adapts the simulated network to what /v1 needs.
@@ -31,8 +92,25 @@ func (n onpremNetwork) Identity(ctx context.Context, waID string) (onprem.Identi
 	return onprem.Identity{Hash: id.Hash, CreatedAt: id.CreatedAt, Acknowledged: id.Acknowledged}, nil
 }
 
-// endpoint is the webhook endpoint of a business number, from the On-Prem application settings.
-func (a *App) endpoint(ctx context.Context, business string) (webhook.Endpoint, error) {
+// endpoint is the webhook endpoint of a business number for webhooks of one dialect (its
+// Options.SettingsFor): Cloud webhooks go to the number's Cloud callback (number, WABA or app,
+// Registry.Callback), signed with the app secret; the others to the On-Prem application
+// settings' URL. A number's stored kinds name their dialect, so webhooks rendered before a
+// dialect switch still reach the endpoint that expects their format.
+func (a *App) endpoint(ctx context.Context, business, dialect string) (webhook.Endpoint, error) {
+	if dialect == webhook.DialectCloud {
+		reg, err := a.eng.Registry(ctx)
+		if err != nil {
+			return webhook.Endpoint{}, err
+		}
+		n, ok := reg.Number(business)
+		if !ok {
+			return webhook.Endpoint{Dialect: webhook.DialectCloud}, nil // no URL: they wait, visibly
+		}
+		url, _ := reg.Callback(n)
+		return webhook.Endpoint{URL: url, Dialect: webhook.DialectCloud, SignatureSecret: reg.App.AppSecret,
+			WABAID: n.WABAID, Batch: n.BatchWebhooks}, nil
+	}
 	s, err := a.eng.AppSettings(ctx)
 	if err != nil {
 		return webhook.Endpoint{}, err

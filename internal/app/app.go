@@ -131,18 +131,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		st.Close()
 		return nil, err
 	}
-	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, Settings: a.endpoint,
+	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, SettingsFor: a.endpoint,
 		OnAttempt: a.metrics.WebhookDelivery, Client: &http.Client{Transport: a.certs}})
 	a.metrics.SetQueueDepth("webhook", func() float64 {
 		n, _ := st.CountWebhooks(context.Background(), store.WebhookPending)
 		return float64(n)
 	})
 	a.dispatch = dispatch.New(dispatch.Options{
-		Store: st, Clock: clk, Network: a.net, Render: onpremRenderer{}, IDs: ids, Logger: log, Shards: cfg.Shards,
-		WantStatus: func(ctx context.Context, status string) bool {
-			s, err := eng.AppSettings(ctx)
-			return err != nil || s.WantStatus(status)
-		},
+		Store: st, Clock: clk, Network: a.net, Render: renderer{eng}, IDs: ids, Logger: log, Shards: cfg.Shards,
+		WantStatus:    a.wantStatus,
 		ProfileName:   func(waID string) string { return a.net.User(waID).Name },
 		WebhooksAdded: a.webhooks.Wake,
 		Observe:       a.metrics.Status,
@@ -152,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			a.webhooks.RetryNow(ctx) // a new endpoint gets the backlog at once
 		}
 	})
+	eng.OnRegistryChange(a.registryChanged)
 	if cfg.Scenario != "" {
 		n, err := a.net.LoadScenario(ctx, cfg.Scenario)
 		if err != nil {

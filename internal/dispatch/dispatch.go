@@ -24,10 +24,16 @@ import (
 	"github.com/openwaba/waba/internal/wa"
 )
 
-// Renderer turns events into webhook payloads in the number's dialect.
+// Renderer turns events into webhook payloads in the dialect of the message's business number
+// (m.Business, business). It returns the stored webhook kind with the payload, so that the
+// kind names the format: store.WebhookStatus/WebhookMessage for On-Prem entries,
+// store.WebhookCloudStatus/WebhookCloudMessage for Cloud values.
 type Renderer interface {
-	Status(messageID int64, recipient string, ev network.Event) []byte
-	Inbound(messageID int64, from, name string, at time.Time, body map[string]any) []byte
+	// Status renders a status event of the outbound message m; name is the recipient's
+	// profile name.
+	Status(ctx context.Context, m store.Message, name string, ev network.Event) (kind string, payload []byte, err error)
+	// Inbound renders a message from a user to business.
+	Inbound(ctx context.Context, business string, messageID int64, from, name string, at time.Time, body map[string]any) (kind string, payload []byte, err error)
 }
 
 // Options are the dispatcher's dependencies.
@@ -40,9 +46,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Shards is the shard count; every shard is owned by this process.
 	Shards int
-	// WantStatus says whether a status webhook is wanted (On-Prem sent_status and
-	// webhooks.message.*); failed statuses are always sent.
-	WantStatus func(ctx context.Context, status string) bool
+	// WantStatus says whether a status webhook of business is wanted (On-Prem sent_status and
+	// webhooks.message.*; Cloud numbers get every status); failed statuses are always sent.
+	WantStatus func(ctx context.Context, business, status string) bool
 	// ProfileName is the name a user shows in inbound webhooks.
 	ProfileName func(waID string) string
 	// WebhooksAdded is called after new webhooks are committed (wakes the webhook dispatcher).
@@ -198,17 +204,21 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 		b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: step.Status, State: step.State, NextAt: step.NextAt, At: now})
 		for _, ev := range step.Events {
 			observed = append(observed, observedStatus{ev.Status, m.Type})
-			if ev.Status != store.StatusFailed && d.o.WantStatus != nil && !d.o.WantStatus(ctx, ev.Status) {
+			if ev.Status != store.StatusFailed && d.o.WantStatus != nil && !d.o.WantStatus(ctx, m.Business, ev.Status) {
 				continue
 			}
+			kind, payload, err := d.o.Render.Status(ctx, m, d.profileName(m.Peer), ev)
+			if err != nil {
+				return 0, fmt.Errorf("render status webhook of message %d: %w", m.ID, err)
+			}
 			b.Webhooks = append(b.Webhooks, store.Webhook{
-				Business: m.Business, MessageID: m.ID, Kind: store.WebhookStatus,
-				Payload: d.o.Render.Status(m.ID, m.Peer, ev), State: store.WebhookPending,
+				Business: m.Business, MessageID: m.ID, Kind: kind,
+				Payload: payload, State: store.WebhookPending,
 				DueAt: now, CreatedAt: now, UpdatedAt: now,
 			})
 		}
 		for _, r := range step.Replies {
-			in, hook, err := d.inbound(m.Business, r.From, r.Body, now)
+			in, hook, err := d.inbound(ctx, m.Business, r.From, r.Body, now)
 			if err != nil {
 				return 0, err
 			}
@@ -233,23 +243,31 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 type observedStatus struct{ status, msgType string }
 
 // inbound builds the stored row and the webhook of a message a user sends to business.
-func (d *Dispatcher) inbound(business, from string, body map[string]any, now time.Time) (store.Message, store.Webhook, error) {
+func (d *Dispatcher) inbound(ctx context.Context, business, from string, body map[string]any, now time.Time) (store.Message, store.Webhook, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return store.Message{}, store.Webhook{}, fmt.Errorf("encode inbound message: %w", err)
 	}
 	typ, _ := body["type"].(string)
 	id := d.o.IDs.Next()
-	name := from
-	if d.o.ProfileName != nil {
-		name = d.o.ProfileName(from)
-	}
 	msg := store.Message{ID: id, Direction: store.Inbound, Business: business, Peer: from, Type: typ,
 		Payload: payload, Status: store.StatusReceived, Shard: 0, CreatedAt: now, UpdatedAt: now}
-	hook := store.Webhook{Business: business, MessageID: id, Kind: store.WebhookMessage,
-		Payload: d.o.Render.Inbound(id, from, name, now, body), State: store.WebhookPending,
+	kind, rendered, err := d.o.Render.Inbound(ctx, business, id, from, d.profileName(from), now, body)
+	if err != nil {
+		return store.Message{}, store.Webhook{}, fmt.Errorf("render inbound webhook: %w", err)
+	}
+	hook := store.Webhook{Business: business, MessageID: id, Kind: kind,
+		Payload: rendered, State: store.WebhookPending,
 		DueAt: now, CreatedAt: now, UpdatedAt: now}
 	return msg, hook, nil
+}
+
+// profileName is the name a user shows; their wa_id without Options.ProfileName.
+func (d *Dispatcher) profileName(waID string) string {
+	if d.o.ProfileName != nil {
+		return d.o.ProfileName(waID)
+	}
+	return waID
 }
 
 // Inbound stores a message from a simulated user to the business, with its webhook, in one
@@ -257,7 +275,7 @@ func (d *Dispatcher) inbound(business, from string, body map[string]any, now tim
 // is read from the newest inbound message).
 func (d *Dispatcher) Inbound(ctx context.Context, business, from string, body map[string]any) (int64, error) {
 	now := d.o.Clock.Now()
-	msg, hook, err := d.inbound(business, from, body, now)
+	msg, hook, err := d.inbound(ctx, business, from, body, now)
 	if err != nil {
 		return 0, err
 	}

@@ -75,6 +75,12 @@ const (
 	WebhookStatus  = "status"  // an entry of `statuses`
 	WebhookMessage = "message" // an inbound message (with its contact)
 	WebhookError   = "error"   // a top-level `errors` entry
+
+	// Cloud kinds: the payload is one Cloud change `value` (webhooks.md §1.1) holding one status,
+	// message or error. Their own kinds keep a number's dialect switch from mixing formats.
+	WebhookCloudStatus  = "cloud.status"
+	WebhookCloudMessage = "cloud.message"
+	WebhookCloudError   = "cloud.error"
 )
 
 // Webhook states.

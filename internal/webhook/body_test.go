@@ -110,7 +110,7 @@ func TestBatches(t *testing.T) {
 	}
 	hooks = append(hooks, store.Webhook{ID: 10, Kind: store.WebhookMessage}, store.Webhook{ID: 11, Kind: store.WebhookStatus, Attempts: 2})
 	var got [][]int64
-	for _, b := range batches(hooks, 2) {
+	for _, b := range batches(hooks, 2, Endpoint{}) {
 		var ids []int64
 		for _, w := range b {
 			ids = append(ids, w.ID)

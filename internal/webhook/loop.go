@@ -103,22 +103,39 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 	}
 
 	for _, business := range order {
-		hooks := byBusiness[business]
-		ep, err := d.o.Settings(ctx, business)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Error("read webhook endpoint", "business", business, "err", err)
+		// A business's webhooks go where their format belongs: Cloud kinds to its Cloud
+		// endpoint, the others to its On-Prem endpoint (both exist around a dialect switch).
+		var onprem, cloud []store.Webhook
+		for _, w := range byBusiness[business] {
+			if isCloudKind(w.Kind) {
+				cloud = append(cloud, w)
+			} else {
+				onprem = append(onprem, w)
 			}
-			continue
 		}
-		ep = ep.withDefaults()
-		if ep.URL == "" {
-			d.park(ctx, business, hooks, now)
-			continue
-		}
-		for _, b := range batches(hooks, d.o.MaxBatch) {
-			if !d.launch(ctx, business, ep, b) {
-				break // the endpoint is at max_concurrent_requests; a finished POST wakes us
+		for _, g := range []struct {
+			dialect string
+			hooks   []store.Webhook
+		}{{"", onprem}, {DialectCloud, cloud}} {
+			if len(g.hooks) == 0 {
+				continue
+			}
+			ep, err := d.endpoint(ctx, business, g.dialect)
+			if err != nil {
+				if ctx.Err() == nil {
+					d.log.Error("read webhook endpoint", "business", business, "err", err)
+				}
+				continue
+			}
+			ep = ep.withDefaults()
+			if ep.URL == "" {
+				d.park(ctx, business, g.hooks, now)
+				continue
+			}
+			for _, b := range batches(g.hooks, d.o.MaxBatch, ep) {
+				if !d.launch(ctx, business, ep, b) {
+					break // the endpoint is at max_concurrent_requests; a finished POST wakes us
+				}
 			}
 		}
 	}
@@ -142,6 +159,15 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 	return min(wait, maxIdle)
 }
 
+// endpoint is the endpoint of business for webhooks of dialect: Options.SettingsFor when set,
+// else Options.Settings (the business's one endpoint).
+func (d *Dispatcher) endpoint(ctx context.Context, business, dialect string) (Endpoint, error) {
+	if d.o.SettingsFor != nil {
+		return d.o.SettingsFor(ctx, business, dialect)
+	}
+	return d.o.Settings(ctx, business)
+}
+
 // readAhead is how many full POSTs beyond those in flight one round reads.
 const readAhead = 6
 
@@ -163,8 +189,9 @@ func (d *Dispatcher) park(ctx context.Context, business string, hooks []store.We
 
 // batches splits the due webhooks of one business into POSTs: entries of the same kind and the
 // same attempt count (so that one failure gives each the backoff its own count calls for), in
-// due order, at most max per POST.
-func batches(hooks []store.Webhook, max int) [][]store.Webhook {
+// due order, at most max per POST. Cloud kinds follow the Cloud rules instead (cloudBatches):
+// one per POST unless the endpoint opted into batching.
+func batches(hooks []store.Webhook, max int, ep Endpoint) [][]store.Webhook {
 	type key struct {
 		kind     string
 		attempts int
@@ -181,6 +208,10 @@ func batches(hooks []store.Webhook, max int) [][]store.Webhook {
 	var out [][]store.Webhook
 	for _, k := range order {
 		g := groups[k]
+		if isCloudKind(k.kind) {
+			out = append(out, cloudBatches(g, ep.Batch)...)
+			continue
+		}
 		for len(g) > 0 {
 			n := min(len(g), max)
 			out = append(out, g[:n:n])

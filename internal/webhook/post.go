@@ -137,7 +137,16 @@ func splitMessage(raw []byte) (message, contact []byte, err error) {
 
 // deliver POSTs one batch and records the attempt and its result.
 func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, hooks []store.Webhook) {
-	body, ids, bad, reason := Body(hooks)
+	var body []byte
+	var ids []int64
+	var bad []store.Webhook
+	var reason string
+	cloud := isCloudKind(hooks[0].Kind)
+	if cloud {
+		body, ids, bad, reason = CloudBody(ep.WABAID, hooks)
+	} else {
+		body, ids, bad, reason = Body(hooks)
+	}
 	if len(bad) > 0 {
 		// A payload waba cannot send is a bug in its producer, not the receiver's fault: log
 		// it, and keep the webhooks pending at the longest backoff so they stay visible.
@@ -157,7 +166,7 @@ func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, 
 
 	at := d.clk.Now()
 	start := time.Now() // latency is real time, whatever the virtual clock does
-	status, resp, errText := d.post(ctx, ep, body)
+	status, resp, errText := d.post(ctx, ep, body, cloud)
 	latency := time.Since(start)
 	ok := errText == ""
 
@@ -176,6 +185,12 @@ func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, 
 		d.nFailed.Add(1)
 		delay := ep.Backoff(attempts + 1)
 		res.NextDue, res.Error = now.Add(delay), errText
+		if cloud && ep.Dialect == DialectCloud && res.NextDue.Sub(oldest(hooks)) > CloudGiveUp {
+			// Meta stops retrying after 7 days (cloud-api.md §7.3): the webhook stays in the
+			// outbox, visibly given up, until redelivered.
+			res.NextDue, res.Error = now.Add(givenUpFor), GivenUpPrefix+errText
+			d.log.Warn("webhook delivery given up after 7 days", "business", business, "url", logURL(ep.URL), "webhooks", len(ids))
+		}
 		d.log.Info("webhook delivery failed; will retry", "business", business, "url", logURL(ep.URL),
 			"webhooks", len(ids), "status", status, "err", errText, "attempt", attempts+1, "retry_in", delay)
 	}
@@ -192,8 +207,20 @@ func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, 
 	}, res)
 }
 
-// post sends body and classifies the answer: errText is empty only for HTTP 200 (§12.1).
-func (d *Dispatcher) post(ctx context.Context, ep Endpoint, body []byte) (status int, resp []byte, errText string) {
+// oldest is the earliest creation time of hooks.
+func oldest(hooks []store.Webhook) time.Time {
+	t := hooks[0].CreatedAt
+	for _, w := range hooks[1:] {
+		if w.CreatedAt.Before(t) {
+			t = w.CreatedAt
+		}
+	}
+	return t
+}
+
+// post sends body and classifies the answer: errText is empty only for HTTP 200 (§12.1). A
+// Cloud body is signed in CloudSignatureHeader with the app secret.
+func (d *Dispatcher) post(ctx context.Context, ep Endpoint, body []byte, cloud bool) (status int, resp []byte, errText string) {
 	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
@@ -202,7 +229,10 @@ func (d *Dispatcher) post(ctx context.Context, ep Endpoint, body []byte) (status
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "waba-webhook")
-	if ep.SignatureSecret != "" {
+	switch {
+	case cloud && ep.SignatureSecret != "":
+		req.Header.Set(CloudSignatureHeader, Sign(ep.SignatureSecret, body))
+	case ep.SignatureSecret != "":
 		req.Header.Set(SignatureHeader, Sign(ep.SignatureSecret, body))
 	}
 	r, err := d.client.Do(req)

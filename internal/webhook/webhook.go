@@ -1,6 +1,7 @@
 // Package webhook delivers the durable webhook outbox to the customer's endpoint: it claims due
 // webhooks from the store, batches them into On-Prem callback bodies, optionally signs them,
-// POSTs them, classifies the answer, backs off and records every attempt.
+// POSTs them, classifies the answer, backs off and records every attempt. Webhooks of the
+// Cloud kinds (store.WebhookCloud*) follow the Cloud rules instead: see cloud.go.
 //
 // Delivery follows the On-Prem rules (shared/reference/onprem-api.md §12.1, webhooks.md §1):
 //
@@ -76,6 +77,12 @@ type Endpoint struct {
 	MaxBackoff      time.Duration // cap of the delay; ≤ 0 means DefaultMaxBackoff
 	MaxConcurrent   int           // POSTs in flight; ≤ 0 means DefaultMaxConcurrent
 	SignatureSecret string        // HMAC key; empty: no signature header
+	// Dialect is DialectCloud for a Cloud number: Cloud bodies, SignatureSecret (the app
+	// secret) in CloudSignatureHeader, the Cloud retry schedule (CloudBackoff, given up after
+	// CloudGiveUp). Empty means On-Prem.
+	Dialect string
+	WABAID  string // Cloud: the entry id
+	Batch   bool   // Cloud: merge up to CloudMaxBatch updates into one POST (opt-in)
 }
 
 func (e Endpoint) withDefaults() Endpoint {
@@ -92,8 +99,12 @@ func (e Endpoint) withDefaults() Endpoint {
 }
 
 // Backoff is the delay before the next attempt of a webhook that has now failed attempts
-// times: BackoffStep × attempts, capped at MaxBackoff (§9.1: 3 s, 6 s, 9 s, … up to 15 min).
+// times: BackoffStep × attempts, capped at MaxBackoff (§9.1: 3 s, 6 s, 9 s, … up to 15 min);
+// for a Cloud endpoint, CloudBackoff.
 func (e Endpoint) Backoff(attempts int) time.Duration {
+	if e.Dialect == DialectCloud {
+		return CloudBackoff(attempts)
+	}
 	e = e.withDefaults()
 	if attempts < 1 {
 		attempts = 1
@@ -112,6 +123,10 @@ type Options struct {
 	// Settings returns the endpoint of a business number. It is called on every round for
 	// each business with due webhooks, so it should be cached (engine.AppSettings is).
 	Settings func(ctx context.Context, business string) (Endpoint, error)
+	// SettingsFor, when set, is used instead of Settings: the endpoint of a business for
+	// webhooks of one dialect ("" On-Prem, DialectCloud). Webhooks rendered before a number
+	// switched dialects then still go where their format belongs.
+	SettingsFor func(ctx context.Context, business, dialect string) (Endpoint, error)
 	// Client makes the POSTs; nil means a client with default transport. Its CheckRedirect is
 	// replaced (redirects are never followed) and its Timeout is left alone: Timeout below
 	// bounds each POST.
@@ -196,8 +211,8 @@ func New(o Options) *Dispatcher {
 // Start runs the loop in the background until Stop is called or ctx is cancelled. Webhooks
 // left pending by an earlier run are delivered as they fall due.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	if d.o.Store == nil || d.o.Settings == nil {
-		return errors.New("webhook: Options.Store and Options.Settings are required")
+	if d.o.Store == nil || (d.o.Settings == nil && d.o.SettingsFor == nil) {
+		return errors.New("webhook: Options.Store and Options.Settings (or SettingsFor) are required")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
