@@ -158,6 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		log.Info("loaded scenario", "file", cfg.Scenario, "users", n)
 	}
+	eng.OnTemplateStatus(a.templateWebhooks)
 	if err := initRegistry(ctx, eng, cfg); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("prepare business numbers: %w", err)

@@ -1,9 +1,14 @@
 package app
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +187,82 @@ func mustCloudNum(t *testing.T, wamid string) int64 {
 		t.Fatalf("ParseCloudID(%q)", wamid)
 	}
 	return n
+}
+
+// TestCloudTemplateStatusWebhook: a template's review and the sandbox's pause reach a Cloud
+// number's callback as signed `message_template_status_update` webhooks (webhooks.md §6), one
+// per POST, with `time` on the entry and an integer template id.
+func TestCloudTemplateStatusWebhook(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		const secret = "cloud-app-secret-0123456789"
+		cfg = cloudConfig(cfg)
+		cfg.AppSecret = secret
+		w := newWorld(t, cfg)
+		rcv := newRawReceiver(t)
+		_, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
+			r.Numbers[0].WebhookDialect = engine.DialectCloud
+			r.App.CallbackURL = rcv.URL()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := do(t, w.base, request{method: "POST", path: "/v24.0/" + cfg.WABAID + "/message_templates", token: moreToken,
+			body: `{"name":"shipping_update","language":"pt_BR","category":"UTILITY","components":[{"type":"BODY","text":"Seu pedido {{1}} saiu para entrega"}]}`})
+		if r.status != 200 {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		w.advance(engine.DefaultTemplateReview + time.Second)
+		waitFor(t, func() bool {
+			r := w.sandbox("GET", "/templates", "")
+			list, _ := r.body["templates"].([]any)
+			for _, x := range list {
+				if m, _ := x.(map[string]any); m["name"] == "shipping_update" {
+					return m["status"] == "APPROVED"
+				}
+			}
+			return false
+		}, "shipping_update approved")
+		if r := w.sandbox("POST", "/templates/shipping_update/pt_BR/status", `{"status":"PAUSED"}`); r.status != 200 {
+			t.Fatalf("pause: %d %s", r.status, r.raw)
+		}
+		var templ []rawRequest
+		waitFor(t, func() bool {
+			templ = templ[:0]
+			for _, req := range rcv.requests() {
+				if strings.Contains(string(req.body), "message_template_status_update") {
+					templ = append(templ, req)
+				}
+			}
+			return len(templ) == 2
+		}, "two template status webhooks: "+string(w.sandbox("GET", "/webhooks", "").raw)+string(w.sandbox("GET", "/attempts", "").raw))
+		id, _ := strconv.ParseInt(engine.TemplateID("shipping_update", "pt_BR"), 10, 64)
+		for i, event := range []string{"APPROVED", "PAUSED"} {
+			req := templ[i]
+			m := hmac.New(sha256.New, []byte(secret))
+			m.Write(req.body)
+			if got := req.header.Get("X-Hub-Signature-256"); got != "sha256="+hex.EncodeToString(m.Sum(nil)) {
+				t.Fatalf("signature %q of %s", got, req.body)
+			}
+			var env struct {
+				Object string `json:"object"`
+				Entry  []struct {
+					ID      string  `json:"id"`
+					Time    float64 `json:"time"`
+					Changes []struct {
+						Field string         `json:"field"`
+						Value map[string]any `json:"value"`
+					} `json:"changes"`
+				} `json:"entry"`
+			}
+			mustUnmarshal(t, req.body, &env)
+			want := map[string]any{"event": event, "message_template_id": float64(id), "message_template_name": "shipping_update",
+				"message_template_language": "pt_BR", "reason": "NONE", "message_template_category": "UTILITY"}
+			if env.Object != "whatsapp_business_account" || len(env.Entry) != 1 || env.Entry[0].ID != cfg.WABAID || env.Entry[0].Time < 1e9 ||
+				len(env.Entry[0].Changes) != 1 || env.Entry[0].Changes[0].Field != "message_template_status_update" ||
+				!jsonEqual(env.Entry[0].Changes[0].Value, want) {
+				t.Fatalf("webhook %d: %s", i, req.body)
+			}
+		}
+	})
 }

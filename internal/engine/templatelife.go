@@ -36,6 +36,9 @@ type TemplateEvent struct {
 }
 
 type templateLife struct {
+	// writes serialises the lifecycle's read-modify-writes on this node, so the review cannot
+	// approve a template the sandbox paused a moment before.
+	writes   sync.Mutex
 	mu       sync.Mutex
 	review   time.Duration
 	onChange []func(context.Context, TemplateEvent)
@@ -85,6 +88,8 @@ func (e *Engine) templateChanged(ctx context.Context, ev TemplateEvent) {
 // of the same name and language is refused (Graph: code 100, "Content in this language
 // already exists").
 func (e *Engine) CreateTemplate(ctx context.Context, t Template) (Template, error) {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
 	old, err := e.lookupTemplate(ctx, t.Name, t.Language)
 	if err != nil {
 		return Template{}, err
@@ -117,6 +122,8 @@ func (e *Engine) TemplateByID(ctx context.Context, id string) (Template, error) 
 // APPROVED, REJECTED or PAUSED templates can be edited, and an approved template's category
 // cannot change). The edited template is reviewed again.
 func (e *Engine) EditTemplate(ctx context.Context, id string, category string, comps *TemplateComponents) error {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
 	t, err := e.TemplateByID(ctx, id)
 	if err != nil {
 		return err
@@ -143,6 +150,8 @@ func (e *Engine) EditTemplate(ctx context.Context, id string, category string, c
 // DeleteTemplates removes every language of name, or only the one whose id is id when id is
 // set; it returns how many were removed.
 func (e *Engine) DeleteTemplates(ctx context.Context, name, id string) (int, error) {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
 	all, err := e.Templates(ctx)
 	if err != nil {
 		return 0, err
@@ -167,6 +176,8 @@ func (e *Engine) DeleteTemplates(ctx context.Context, name, id string) (int, err
 // SetTemplateStatus moves a template to status (the sandbox's pause, disable, reject and
 // approve), with reason for a rejection, and tells the observers.
 func (e *Engine) SetTemplateStatus(ctx context.Context, name, lang, status, reason string) (Template, error) {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
 	t, err := e.GetTemplate(ctx, name, lang)
 	if err != nil {
 		return Template{}, err
@@ -192,6 +203,8 @@ func (e *Engine) SetTemplateStatus(ctx context.Context, name, lang, status, reas
 // SettleTemplates reviews every PENDING template whose review delay has passed; the app calls
 // it periodically. It returns the changes it made.
 func (e *Engine) SettleTemplates(ctx context.Context) ([]TemplateEvent, error) {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
 	all, err := e.Templates(ctx)
 	if err != nil {
 		return nil, err

@@ -81,6 +81,9 @@ const (
 	WebhookCloudStatus  = "cloud.status"
 	WebhookCloudMessage = "cloud.message"
 	WebhookCloudError   = "cloud.error"
+	// WebhookCloudTemplate is a `message_template_status_update` (webhooks.md §6); its payload
+	// is {"time":<unix>,"value":{…}}.
+	WebhookCloudTemplate = "cloud.template"
 )
 
 // Webhook states.

@@ -153,6 +153,9 @@ func CloudBody(wabaID string, hooks []store.Webhook) (body []byte, ids []int64, 
 		return nil, nil, nil, ""
 	}
 	kind := hooks[0].Kind
+	if kind == store.WebhookCloudTemplate {
+		return templateBody(wabaID, hooks)
+	}
 	var merged cloudValue
 	var items int
 	for _, w := range hooks {
@@ -229,6 +232,30 @@ func CloudBody(wabaID string, hooks []store.Webhook) (body []byte, ids []int64, 
 	return ASCII(b.Bytes()), ids, bad, reason
 }
 
+// templateBody is the body of a `message_template_status_update` webhook (webhooks.md §6): the
+// entry carries `time`, the change's field names the template update. One per POST (cloudBatches
+// never merges them); any further webhooks passed are left for their own POSTs.
+func templateBody(wabaID string, hooks []store.Webhook) (body []byte, ids []int64, bad []store.Webhook, reason string) {
+	w := hooks[0]
+	var p struct {
+		Time  int64           `json:"time"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(w.Payload, &p); err != nil || len(p.Value) == 0 || p.Value[0] != '{' {
+		return nil, nil, []store.Webhook{w}, fmt.Sprintf("not sent: webhook %d has an unusable template payload", w.ID)
+	}
+	var v bytes.Buffer
+	if err := json.Compact(&v, p.Value); err != nil {
+		return nil, nil, []store.Webhook{w}, fmt.Sprintf("not sent: webhook %d has an unusable template payload: %v", w.ID, err)
+	}
+	var b bytes.Buffer
+	id, _ := json.Marshal(wabaID)
+	fmt.Fprintf(&b, `{"entry":[{"id":%s,"time":%d,"changes":[{"value":`, id, p.Time)
+	b.Write(v.Bytes())
+	b.WriteString(`,"field":"message_template_status_update"}]}],"object":"whatsapp_business_account"}`)
+	return ASCII(b.Bytes()), []int64{w.ID}, nil, ""
+}
+
 func rawList(l []json.RawMessage) [][]byte {
 	out := make([][]byte, len(l))
 	for i, r := range l {
@@ -241,7 +268,7 @@ func rawList(l []json.RawMessage) [][]byte {
 // POSTs: one webhook each, or with batch up to CloudMaxBatch whose values fit CloudMaxBody.
 func cloudBatches(g []store.Webhook, batch bool) [][]store.Webhook {
 	var out [][]store.Webhook
-	if !batch {
+	if !batch || g[0].Kind == store.WebhookCloudTemplate {
 		for i := range g {
 			out = append(out, g[i:i+1:i+1])
 		}
