@@ -35,6 +35,7 @@ export function done(results) {
 
 // step runs one named client call; a thrown error or a rejected promise fails the script with
 // the step's name. For ky (great-detail) HTTP errors the response body is included.
+//
 // A Graph error envelope ({"error":{…}}) as the result is a failure too (whatsapp-api-js hands
 // back the parsed body whatever the HTTP status).
 export async function step(name, fn) {
@@ -42,16 +43,18 @@ export async function step(name, fn) {
   try {
     res = await fn();
   } catch (err) {
-    let msg = String(err);
-    if (err && err.response && typeof err.response.text === "function") {
-      try {
-        msg += ` body=${await err.response.text()}`;
-      } catch {}
-    }
-    fail(name, msg);
+    fail(name, describe(err));
   }
   if (res && typeof res === "object" && "error" in res) fail(name, `Graph error ${JSON.stringify(res.error)}`);
   return res;
+}
+
+// describe is an error's message plus, for a ky HTTPError, the response body ky pre-parsed
+// into err.data (ky 2.x consumes the body itself).
+export function describe(err) {
+  let msg = String(err);
+  if (err && err.data !== undefined) msg += ` body=${typeof err.data === "string" ? err.data : JSON.stringify(err.data)}`;
+  return msg;
 }
 
 // graphError runs a call that must answer a Graph error envelope and returns it.
