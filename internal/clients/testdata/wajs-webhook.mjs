@@ -8,12 +8,15 @@
 // records so far. When stdin closes it prints one JSON line {ok, verifications, posts, messages,
 // statuses} and exits 0; it exits 1 if it cannot listen.
 //   verifications: [{status, challenge, answer}]   every GET handshake and what it answered
-//   posts:         [{status, signature, body}]     every POST: 200 accepted, 401 bad signature…
+//   posts:         [{status, greatDetailValid, signature, body}]  every POST: status is what
+//                  whatsapp-api-js answered (200 accepted, 401 bad signature…), greatDetailValid
+//                  whether @great-detail/whatsapp's webhook.eventNotification checkSignature agrees
 //   messages:      [{id, from, name, type, text}]  what on.message received
 //   statuses:      [{id, status, phone}]           what on.status received
 import { createServer } from "node:http";
 import { Readable } from "node:stream";
 import { WhatsAppAPI } from "whatsapp-api-js/middleware/node-http";
+import { Client } from "@great-detail/whatsapp";
 import { env, fail } from "./common.mjs";
 
 const api = new WhatsAppAPI({
@@ -22,6 +25,11 @@ const api = new WhatsAppAPI({
   webhookVerifyToken: env("WABA_VERIFY_TOKEN"),
   v: "v24.0",
 });
+// @great-detail/whatsapp's webhook helper checks the same signature over the raw bytes; its
+// verdict is recorded next to whatsapp-api-js's for every POST (cloud-api.md §12 #1: with
+// ASCII-only bodies the two agree).
+const gd = new Client();
+const secret = env("WABA_APP_SECRET");
 const rec = { verifications: [], posts: [], messages: [], statuses: [] };
 api.on.message = ({ message, from, name }) => {
   rec.messages.push({ id: message.id, from, name, type: message.type, text: message.text?.body });
@@ -59,7 +67,12 @@ const server = createServer(async (req, res) => {
     const replay = Readable.from([raw]);
     replay.headers = req.headers;
     const status = await api.handle_post(replay);
-    rec.posts.push({ status, signature: req.headers["x-hub-signature-256"] ?? null, body: raw.toString("utf-8") });
+    let gdValid = false;
+    try {
+      const n = await gd.webhook.eventNotification({ method: "POST", headers: req.headers, body: raw.toString("utf-8") });
+      gdValid = await n.checkSignature(secret);
+    } catch {}
+    rec.posts.push({ status, greatDetailValid: gdValid, signature: req.headers["x-hub-signature-256"] ?? null, body: raw.toString("utf-8") });
     res.statusCode = status;
     res.end();
     return;
