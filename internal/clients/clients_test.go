@@ -63,8 +63,11 @@ func needNode(t *testing.T) string {
 	t.Helper()
 	node, errNode := exec.LookPath("node")
 	npm, errNpm := exec.LookPath("npm")
+	if errNode == nil {
+		errNode = nodeVersionOK(node)
+	}
 	if errNode != nil || errNpm != nil {
-		msg := fmt.Sprintf("node and npm are needed to run the third-party client tests (node: %v, npm: %v)", errNode, errNpm)
+		msg := fmt.Sprintf("node ≥ %d and npm are needed to run the third-party client tests (node: %v, npm: %v)", minNode, errNode, errNpm)
 		if os.Getenv("WABA_TEST_REQUIRE_NODE") == "1" {
 			t.Fatal(msg + "; WABA_TEST_REQUIRE_NODE=1 makes this a failure")
 		}
@@ -96,6 +99,27 @@ func needNode(t *testing.T) string {
 		t.Fatalf("npm ci in %s: %v\n%s", dir, npmErr, npmLog)
 	}
 	return node
+}
+
+// minNode is the oldest Node.js major the pinned clients are run on. They declare ≥ 22
+// (npm only warns, EBADENGINE) and pass on 20; 18 lacks the global WebCrypto whatsapp-api-js
+// verifies signatures with.
+const minNode = 20
+
+func nodeVersionOK(node string) error {
+	out, err := exec.Command(node, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("%s --version: %v", node, err)
+	}
+	v := strings.TrimSpace(string(out))
+	var major int
+	if _, err := fmt.Sscanf(v, "v%d.", &major); err != nil {
+		return fmt.Errorf("%s --version answered %q", node, v)
+	}
+	if major < minNode {
+		return fmt.Errorf("%s is %s, too old", node, v)
+	}
+	return nil
 }
 
 func modulesPresent(dir string) bool {
