@@ -51,6 +51,7 @@ type App struct {
 	stopClock func()
 	media     *media.Service
 	stopMedia func()
+	stopTmpl  func()
 	ui        *ui.UI
 
 	stopOnce sync.Once
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.net, err = simnet.New(ctx, simnet.Options{Store: st, Logger: log, Seed: cfg.Seed, Realistic: cfg.RealisticLatency,
 		UnknownNotOnWhatsApp: cfg.UnknownUsers == "not_on_whatsapp", ReceiptLatency: cfg.ReceiptLatency,
-		Now: clk.Now, ShowSecurityNotifications: showSecurity})
+		Now: clk.Now, ShowSecurityNotifications: showSecurity, FetchMedia: a.fetchMedia})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -232,6 +233,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.stopClock = a.watchClock()
 	a.stopMedia = a.sweepMedia()
+	a.stopTmpl = a.reviewTemplates()
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		a.eng.Stop()
@@ -296,6 +298,9 @@ func (a *App) stop(ctx context.Context) error {
 	a.certs.close()
 	if a.stopMedia != nil {
 		a.stopMedia()
+	}
+	if a.stopTmpl != nil {
+		a.stopTmpl()
 	}
 	if a.stopClock != nil {
 		a.stopClock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/engine"
 )
 
 // world is a running waba with a logged-in admin and a real webhook receiver configured.
@@ -188,7 +189,6 @@ func TestLifecycle(t *testing.T) {
 			{"15550101028", []string{"failed:1026"}},                             // old iOS
 			{"15550101029", []string{"failed:1026"}},                             // old KaiOS
 			{"15550101030", []string{"failed:1026"}},                             // old Web
-			{"15550101049", []string{"failed:1026"}},                             // marketing limit
 			{"989121234567", []string{"sent"}},                                   // Iran: sanctioned country
 			{"905321234567", []string{"sent", "delivered", "read"}},              // Turkey, after 2024-05-15
 		} {
@@ -197,6 +197,16 @@ func TestLifecycle(t *testing.T) {
 				w.expectStatuses(w.template(c.number), c.want...)
 			})
 		}
+		t.Run("marketing limit: a MARKETING template fails, a UTILITY one is delivered", func(t *testing.T) {
+			w.t = t
+			promo := engine.Template{Name: "weekly_promo", Language: "en_US", Category: engine.CategoryMarketing,
+				Status: engine.StatusApproved, Components: engine.TemplateComponents{Body: "Our deals of the week"}}
+			if err := w.app.Engine().PutTemplate(t.Context(), promo); err != nil {
+				t.Fatal(err)
+			}
+			w.expectStatuses(w.send(`{"to":"15550101049","type":"template","template":{"name":"weekly_promo","language":{"policy":"deterministic","code":"en_US"}}}`), "failed:1026")
+			w.expectStatuses(w.template("15550101049"), "sent", "delivered", "read")
+		})
 		t.Run("offline user: held, then delivered when back within 30 days", func(t *testing.T) {
 			w.t = t
 			id := w.template("15550100000")

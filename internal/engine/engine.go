@@ -46,6 +46,7 @@ type Engine struct {
 	settings  appSettingsState // On-Prem application settings cache (settings.go); zero value ready
 	templates templateState    // template registry cache (templates.go); zero value ready
 	numbers   numbersState     // business numbers registry cache (numbers.go); zero value ready
+	life      templateLife     // template review and status observers (templatelife.go)
 	precheck  func(ctx context.Context, waID string) error
 	accepted  func(shard int, msgType string)
 }

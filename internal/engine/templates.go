@@ -54,6 +54,11 @@ type Template struct {
 	Category   string             `json:"category"`
 	Status     string             `json:"status"`
 	Components TemplateComponents `json:"components"`
+	// Reason is why a template was REJECTED (cloud-api.md §6: INVALID_FORMAT, …); NONE otherwise.
+	Reason string `json:"reason,omitempty"`
+	// CreatedAt is when it was created or last edited through the management API: the review
+	// (templatelife.go) decides a PENDING template once the review delay has passed since then.
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // TemplateComponents are a template's parts. Variables are positional: {{1}} … {{n}}.

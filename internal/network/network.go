@@ -24,9 +24,12 @@ type Event struct {
 // Conversation is the conversation a message was charged to (conversation-based pricing,
 // shared/reference/webhooks.md §5).
 type Conversation struct {
-	ID      string
-	Origin  string // business_initiated or user_initiated
-	Expires time.Time
+	ID     string
+	Origin string // business_initiated or user_initiated
+	// Category is the Cloud pricing category (webhooks.md §5): marketing, utility,
+	// authentication for templates (their own category), service for free-form messages.
+	Category string
+	Expires  time.Time
 }
 
 // Reply is a message a user sends back (auto-replies).

@@ -420,3 +420,18 @@ func TestUIDataNeedsToken(t *testing.T) {
 		t.Errorf("Stop took %v with an open events stream", d)
 	}
 }
+
+// (5) A template shows the text the customer sees, rendered with its parameters, and its
+// category (issue 5 item 7).
+func TestBrowserTemplateShowsRenderedText(t *testing.T) {
+	e := setup(t)
+	e.uiLogin()
+	e.userWrites("Hello")
+	e.call(http.MethodPost, "/v1/messages", `{"to":"`+peer+`","type":"template","template":{"name":"hello_world","language":{"policy":"deterministic","code":"en_US"}}}`, http.StatusCreated)
+	e.openChat()
+	e.waitJS("the rendered hello_world", `(() => { const m = document.querySelector('.msg.out[data-type="template"]');
+		return m && m.querySelector('.tmpl-header b').textContent === 'Hello World' &&
+			m.querySelector('.tmpl-body').textContent.startsWith('Welcome and congratulations!!') &&
+			m.querySelector('.tmpl-footer').textContent === 'WhatsApp Business Platform sample message' &&
+			m.querySelector('.kind').textContent.endsWith('· utility'); })()`, 15*time.Second)
+}

@@ -42,6 +42,8 @@ func New(eng *engine.Engine, log *slog.Logger, maxBody int64) *Handler {
 	h.mux.HandleFunc("/v1/messages", h.authed(false, h.messages))
 	h.mux.HandleFunc("/v1/messages/{id}", h.authed(false, h.message))
 	h.mux.HandleFunc("/v1/settings/application", h.authed(true, h.appSettings))
+	h.mux.HandleFunc("/v1/settings/application/media/providers", h.authed(true, h.mediaProviders))
+	h.mux.HandleFunc("/v1/settings/application/media/providers/{name}", h.authed(true, h.mediaProvider))
 	h.mux.HandleFunc("/v1/", h.authed(false, h.notFound))
 	return h
 }

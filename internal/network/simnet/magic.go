@@ -54,7 +54,7 @@ var magicTable = []Magic{
 		func(u *User) { u.Platform = "kaios"; u.AppVersion = "2.2130.9" }},
 	{"15550101030", "old-web", "`failed` with 1026: WhatsApp Web 2.2132.5, below the 2.2132.6 minimum.",
 		func(u *User) { u.Platform = "web"; u.AppVersion = "2.2132.5" }},
-	{"15550101049", "marketing-limit", "template messages sent outside an open 24-hour window fail with 1026 (the per-user marketing limit, seed 000); other messages are unaffected.",
+	{"15550101049", "marketing-limit", "MARKETING templates sent outside an open 24-hour window fail with 1026 (the per-user marketing limit, seed 000); utility and authentication templates and other messages are unaffected.",
 		func(u *User) { u.MarketingLimit = -1 }},
 }
 

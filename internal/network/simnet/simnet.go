@@ -63,6 +63,10 @@ type Options struct {
 	Now func() time.Time
 	// ShowSecurityNotifications reports the On-Prem setting of that name (1028 vs 480).
 	ShowSecurityNotifications func(ctx context.Context) bool
+	// FetchMedia downloads a message's `link` media at hand-off (issue 5 item 3) and returns
+	// why it cannot be used, or "" when it can; provider is the On-Prem provider name or "".
+	// nil means links are not fetched.
+	FetchMedia func(ctx context.Context, kind, link, provider string) (failure string)
 	// ReceiptLatency, when set, replaces the drawn receipt delays (sent → delivered,
 	// delivered → read, and the failed receipt of a user's bad device) for every user who has no
 	// fixed latency of their own: 0 makes delivered and read due at once (DESIGN §8 "zero
@@ -406,9 +410,10 @@ type state struct {
 }
 
 type conversation struct {
-	ID      string    `json:"id"`
-	Origin  string    `json:"origin"`
-	Expires time.Time `json:"expires"`
+	ID       string    `json:"id"`
+	Origin   string    `json:"origin"`
+	Category string    `json:"category,omitempty"`
+	Expires  time.Time `json:"expires"`
 }
 
 // payloadView is what Step reads of a stored message payload.
@@ -417,7 +422,65 @@ type payloadView struct {
 	Text *struct {
 		Body string `json:"body"`
 	} `json:"text"`
-	TTL *string `json:"ttl"`
+	TTL      *string   `json:"ttl"`
+	Image    *linkView `json:"image"`
+	Audio    *linkView `json:"audio"`
+	Video    *linkView `json:"video"`
+	Document *linkView `json:"document"`
+	Sticker  *linkView `json:"sticker"`
+	// Category is the template's category, stored by the engine at accept time (UTILITY,
+	// MARKETING, AUTHENTICATION); empty for other types.
+	Category string `json:"waba_category"`
+}
+
+// linkView is what Step reads of a media object.
+type linkView struct {
+	Link     string `json:"link"`
+	Provider *struct {
+		Name string `json:"name"`
+	} `json:"provider"`
+}
+
+// link returns the message's media link, its kind and provider name, if it sends one.
+func (p payloadView) link() (kind, link, provider string) {
+	var v *linkView
+	switch p.Type {
+	case "image":
+		v = p.Image
+	case "audio":
+		v = p.Audio
+	case "video":
+		v = p.Video
+	case "document":
+		v = p.Document
+	case "sticker":
+		v = p.Sticker
+	}
+	if v == nil || v.Link == "" {
+		return "", "", ""
+	}
+	if v.Provider != nil {
+		provider = v.Provider.Name
+	}
+	return p.Type, v.Link, provider
+}
+
+// pricingCategory is the Cloud conversation/pricing category of a message (webhooks.md §5):
+// a template's own category in lower case, `service` for a free-form message in the window.
+func (p payloadView) pricingCategory() string {
+	if p.Type == "template" && p.Category != "" {
+		return strings.ToLower(p.Category)
+	}
+	if p.Type == "template" {
+		return "marketing"
+	}
+	return "service"
+}
+
+// marketing reports whether a message counts against the per-user marketing limit: templates
+// of category MARKETING, and templates whose category is unknown.
+func (p payloadView) marketing() bool {
+	return p.Type == "template" && (p.Category == "" || strings.EqualFold(p.Category, "MARKETING"))
 }
 
 // Step implements network.Network.
@@ -485,12 +548,20 @@ func (n *Net) handOff(ctx context.Context, m store.Message, p payloadView, u Use
 		// errors.md §2.4: free-form messages need a service window opened by the user's own
 		// message in the last 24 hours; a user who never wrote has none. Templates pass.
 		return failed(m, now, waerr.WindowClosed, "More than 24 hours have passed since the customer last replied to this number; use a template"), nil
-	case template && !windowOpen && n.marketingCapped(u, now):
+	case p.marketing() && !windowOpen && n.marketingCapped(u, now):
 		return failed(m, now, waerr.MarketingCap, "The message was not delivered to maintain healthy ecosystem engagement (per-user marketing limit)"), nil
 	case !windowOpen && n.overTier(m.Peer, now):
 		return failed(m, now, waerr.SpamRateLimit, fmt.Sprintf("The business reached its messaging limit of %d unique users in 24 hours", n.opts.TierLimit)), nil
 	}
+	if kind, link, provider := p.link(); link != "" && n.opts.FetchMedia != nil {
+		// WhatsApp downloads a link when it sends the message; a link it cannot use fails the
+		// message (errors.md §2.6: 131053 / 1014, asynchronous when sending by link).
+		if why := n.opts.FetchMedia(ctx, kind, link, provider); why != "" {
+			return failed(m, now, waerr.MediaUpload, why), nil
+		}
+	}
 	conv := n.conversationFor(m, windowOpen, now)
+	conv.Category = p.pricingCategory()
 	st.Conversation = conv
 	sent := network.Event{Status: store.StatusSent, At: now, Conversation: publicConv(conv)}
 	out := network.Step{Status: store.StatusSent, Events: []network.Event{sent}}
@@ -681,8 +752,8 @@ func (n *Net) overTier(peer string, now time.Time) bool {
 	return false
 }
 
-// marketingCapped applies the per-user marketing limit. Until templates carry their category
-// (issue 5), every template counts as marketing. A limit of -1 refuses every template.
+// marketingCapped applies the per-user marketing limit to marketing templates (payloadView.
+// marketing). A limit of -1 refuses every marketing template.
 func (n *Net) marketingCapped(u User, now time.Time) bool {
 	if u.MarketingLimit == 0 {
 		return false
@@ -722,7 +793,7 @@ func publicConv(c *conversation) *network.Conversation {
 	if c == nil {
 		return nil
 	}
-	return &network.Conversation{ID: c.ID, Origin: c.Origin, Expires: c.Expires}
+	return &network.Conversation{ID: c.ID, Origin: c.Origin, Category: c.Category, Expires: c.Expires}
 }
 
 // latency draws a receipt delay for message id, deterministic for the seed, or uses the

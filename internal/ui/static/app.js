@@ -364,7 +364,18 @@ function renderContent(type, p, dir) {
     case 'template': {
       const t = p.template || {};
       const comps = t.components || [];
-      const out = [h('div', { class: 'kind' }, `template ${t.name || ''} · ${(t.language && t.language.code) || ''}`)];
+      const cat = p.waba_category ? ' · ' + p.waba_category.toLowerCase() : '';
+      const out = [h('div', { class: 'kind' }, `template ${t.name || ''} · ${(t.language && t.language.code) || ''}${cat}`)];
+      const r = p.waba_rendered;
+      if (r) {
+        // The text the customer sees, as the engine rendered it at accept time.
+        if (r.header) out.push(h('div', { class: 'tmpl-header' }, h('b', {}, r.header)));
+        else if (r.header_format) out.push(h('div', { class: 'muted' }, '[' + r.header_format.toLowerCase() + ']'));
+        out.push(h('div', { class: 'tmpl-body' }, fmtDiv(r.body || '')));
+        if (r.footer) out.push(h('div', { class: 'muted tmpl-footer' }, r.footer));
+        if (r.buttons && r.buttons.length) out.push(h('div', { class: 'btns' }, ...r.buttons.map((b) => h('span', {}, b.text))));
+        return out;
+      }
       for (const c of comps) {
         const params = (c.parameters || []).map((q) => q.text || (q.currency && q.currency.fallback_value) || (q.date_time && q.date_time.fallback_value) || q.payload || q.type);
         if (c.type === 'button') out.push(h('div', { class: 'btns' }, h('span', {}, `${c.sub_type || 'button'} ${c.index ?? ''}: ${params.join(', ')}`)));
