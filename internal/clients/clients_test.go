@@ -314,6 +314,18 @@ func sendResult(t *testing.T, what string, got any, to string) string {
 	return id
 }
 
+// wantGraphError checks a Graph error envelope exactly (cloud-api.md §4), its fbtrace_id aside.
+func wantGraphError(t *testing.T, what string, got any, code int, message, details string) {
+	t.Helper()
+	e, _ := got.(map[string]any)["error"].(map[string]any)
+	trace, _ := e["fbtrace_id"].(string)
+	if trace == "" {
+		t.Errorf("%s: no fbtrace_id in %s", what, mustJSON(got))
+	}
+	wantJSON(t, what, got, fmt.Sprintf(`{"error":{"message":%q,"type":"OAuthException","code":%d,
+		"error_data":{"messaging_product":"whatsapp","details":%q},"fbtrace_id":%q}}`, message, code, details, trace))
+}
+
 const numberNode = `{"id":"106540352242922","verified_name":"waba sandbox","code_verification_status":"VERIFIED",
 	"display_phone_number":"+15550001111","quality_rating":"GREEN","platform_type":"CLOUD_API","throughput":{"level":"STANDARD"}}`
 
@@ -334,7 +346,10 @@ func TestWhatsappAPIJSSend(t *testing.T) {
 	}
 	wantJSON(t, "whatsapp-api-js markAsRead", out["read"], `{"success":true}`)
 	p := "POST /v24.0/" + phoneID + "/messages"
-	wantJSON(t, "whatsapp-api-js requests", out["calls"], mustJSON([]string{p, p, p, p, p}))
+	wantJSON(t, "whatsapp-api-js requests", out["calls"], mustJSON([]string{p, p, p, p, p, p}))
+	text := out["text"].(map[string]any)["messages"].([]any)[0].(map[string]any)["id"].(string)
+	wantGraphError(t, "whatsapp-api-js markAsRead of an outbound id", out["readOutbound"], 131009, "(#131009) Parameter value is not valid",
+		"Parameter 'message_id' has invalid value '"+text+"': no inbound message has this id")
 	// What waba stored: the four sends, typed as the library sent them.
 	for id := range ids {
 		n, in, ok := wa.ParseCloudID(id)
@@ -362,6 +377,11 @@ func TestGreatDetailSend(t *testing.T) {
 		t.Errorf("same id twice: %s", a)
 	}
 	wantJSON(t, "@great-detail createStatus read", out["read"], `{"success":true}`)
+	refused, _ := out["refused"].(map[string]any)
+	if refused["status"] != float64(400) || refused["contentType"] != "application/json" {
+		t.Errorf("@great-detail refused send: %s, want HTTP 400 with Content-Type application/json", mustJSON(refused))
+	}
+	wantGraphError(t, "@great-detail refused send", refused["data"], 131008, "(#131008) Required parameter is missing", "Missing mandatory parameter 'text.body'")
 	// webhook_configuration{application} is a default field of the node (cloud-api.md §3b) that
 	// the routes being built add; its value depends on the callback settings, so only its
 	// shape is checked and the rest exactly.

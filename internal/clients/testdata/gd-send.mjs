@@ -3,9 +3,9 @@
 //
 // Env: WABA_BASE_URL, WABA_TOKEN, WABA_PHONE_NUMBER_ID, WABA_WABA_ID, WABA_TO (a user inside the
 // service window), WABA_INBOUND_ID (the wamid of a message that user sent).
-// Prints one JSON line {ok, text, template, read, number}; exits 1 on failure.
+// Prints one JSON line {ok, text, template, read, refused, number}; exits 1 on failure.
 import { Client } from "@great-detail/whatsapp";
-import { config, env, done, step } from "./common.mjs";
+import { config, env, done, fail, step } from "./common.mjs";
 
 const cfg = config();
 const inbound = env("WABA_INBOUND_ID");
@@ -22,5 +22,14 @@ out.template = await step("send template hello_world en_US", () =>
     template: { name: "hello_world", language: { code: "en_US", policy: "deterministic" } } }).json());
 out.read = await step("mark read", () =>
   sdk.message.createStatus({ phoneNumberID: cfg.phoneID, message_id: inbound, status: "read" }).json());
+// A refused call: ky throws an HTTPError whose data is the parsed Graph envelope (only when the
+// answer is Content-Type: application/json).
+try {
+  await sdk.message.createMessage({ phoneNumberID: cfg.phoneID, to: cfg.to, type: "text", text: {} }).json();
+  fail("send text without a body: wanted an HTTP error, got success");
+} catch (err) {
+  if (!err?.response) fail("send text without a body", err);
+  out.refused = { status: err.response.status, contentType: err.response.headers.get("content-type"), data: err.data ?? null };
+}
 out.number = await step("get phone number", () => sdk.phoneNumbers.getPhoneNumber({ phoneNumberID: cfg.phoneID }).json());
 done(out);

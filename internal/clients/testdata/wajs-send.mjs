@@ -3,10 +3,11 @@
 //
 // Env: WABA_BASE_URL, WABA_TOKEN, WABA_PHONE_NUMBER_ID, WABA_WABA_ID, WABA_TO (a user inside the
 // service window), WABA_INBOUND_ID (the wamid of a message that user sent).
-// Prints one JSON line {ok, calls, text, template, interactive, location, read}; exits 1 on failure.
+// Prints one JSON line {ok, calls, text, template, interactive, location, read, readOutbound};
+// exits 1 on failure.
 import { WhatsAppAPI } from "whatsapp-api-js";
 import { Text, Template, Language, Interactive, ActionButtons, Button, Body, Location } from "whatsapp-api-js/messages";
-import { config, env, done, step, redirectFetch } from "./common.mjs";
+import { config, env, done, graphError, step, redirectFetch } from "./common.mjs";
 
 const cfg = config();
 const inbound = env("WABA_INBOUND_ID");
@@ -30,4 +31,7 @@ out.interactive = await step("send interactive reply buttons", () =>
 out.location = await step("send location", () =>
   api.sendMessage(cfg.phoneID, to, new Location(-122.16153582049394, 37.44216251868683, "Philz Coffee", "101 Forest Ave, Palo Alto")));
 out.read = await step("mark read with typing indicator", () => api.markAsRead(cfg.phoneID, inbound, "text"));
+// A refused call: the library hands back waba's Graph error envelope as the parsed body.
+out.readOutbound = await graphError("mark read of one of our own outbound messages", () =>
+  api.markAsRead(cfg.phoneID, out.text.messages[0].id));
 done(out);
