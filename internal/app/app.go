@@ -202,7 +202,7 @@ func (a *App) routes() http.Handler {
 	// The Cloud API (Graph) paths /{version}/{id}… and /{id}…: the fallback, so every route
 	// above keeps priority.
 	mux.Handle("/", cloud.New(cloud.Options{Engine: a.eng, Logger: a.log, MaxBody: a.cfg.MaxBodyBytes,
-		PhoneNumberID: a.cfg.PhoneNumberID, WABAID: a.cfg.WABAID, AccessToken: a.cfg.AccessToken}))
+		PhoneNumberID: a.cfg.PhoneNumberID, WABAID: a.cfg.WABAID, AccessToken: a.cfg.AccessToken}).WithMedia(a.media))
 	return mux
 }
 
