@@ -203,7 +203,7 @@ func (a *App) routes() http.Handler {
 	// above keeps priority.
 	mux.Handle("/", cloud.New(cloud.Options{Engine: a.eng, Logger: a.log, MaxBody: a.cfg.MaxBodyBytes,
 		PhoneNumberID: a.cfg.PhoneNumberID, WABAID: a.cfg.WABAID, AccessToken: a.cfg.AccessToken,
-		Now: a.clock.Now, Outage: a.net.InOutage, Client: &http.Client{Transport: a.certs}}))
+		Now: a.clock.Now, Outage: a.net.InOutage, Client: &http.Client{Transport: a.certs}}).WithMedia(a.media))
 	return mux
 }
 

@@ -100,6 +100,8 @@ type Options struct {
 
 	// invalidEvery, when positive, leaves "to" out of every n-th message (tests).
 	invalidEvery int64
+	// mediaID is the media the setup uploaded for media messages; empty: they send a link.
+	mediaID string
 	// trackLimit caps the end-to-end matching tables (default 200000).
 	trackLimit int
 }
@@ -419,7 +421,7 @@ func (p *profiler) stop() {
 func runRound(ctx context.Context, o *Options, clk *clock, client *http.Client, tgt *target, rio *roundIO, prof *profiler, n int) *Result {
 	r := &round{
 		opt: o, clk: clk, client: client, tgt: tgt, url: tgt.base + "/v1/messages",
-		gen: &bodyGen{sched: o.Mix.schedule(), recipients: int64(o.Recipients), invalidEvery: o.invalidEvery},
+		gen: &bodyGen{sched: o.Mix.schedule(), recipients: int64(o.Recipients), invalidEvery: o.invalidEvery, mediaID: o.mediaID},
 	}
 	r.runStart = clk.now()
 	r.win = window{start: r.runStart + o.Warmup, end: r.runStart + o.Warmup + o.Duration}

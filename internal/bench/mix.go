@@ -121,6 +121,8 @@ type bodyGen struct {
 	// invalidEvery, when positive, leaves "to" out of every n-th body (tests use it to check
 	// that errors are counted by code).
 	invalidEvery int64
+	// mediaID, when set, is sent as the image id; otherwise the image is a link.
+	mediaID string
 }
 
 // appendBody appends the body of message seq to dst.
@@ -142,7 +144,15 @@ func (g *bodyGen) appendBody(dst []byte, seq int64) []byte {
 	case KindTemplate:
 		dst = append(dst, `"type":"template","template":{"name":"hello_world","language":{"policy":"deterministic","code":"en_US"}}}`...)
 	case KindMedia:
-		dst = append(dst, `"type":"image","image":{"link":"https://example.com/waba-bench.jpg","caption":"waba bench `...)
+		// By id when the setup uploaded one: a link is fetched at hand-off (as WhatsApp does),
+		// which would measure the link's server, and example.com is unreachable offline.
+		if g.mediaID != "" {
+			dst = append(dst, `"type":"image","image":{"id":"`...)
+			dst = append(dst, g.mediaID...)
+			dst = append(dst, `","caption":"waba bench `...)
+		} else {
+			dst = append(dst, `"type":"image","image":{"link":"https://example.com/waba-bench.jpg","caption":"waba bench `...)
+		}
 		dst = strconv.AppendInt(dst, seq, 10)
 		dst = append(dst, `"}}`...)
 	case KindInteractive:

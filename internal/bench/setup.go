@@ -30,6 +30,9 @@ type Setup struct {
 	Windows int `json:"windows_opened"`
 	// Seconds is how long the setup took (not measured).
 	Seconds float64 `json:"seconds"`
+	// MediaID is the image uploaded (POST /v1/media) for the mix's media messages, which then
+	// send it by id.
+	MediaID string `json:"media_id,omitempty"`
 	// Skipped says why the setup was not done, or what part of it failed.
 	Skipped string `json:"skipped,omitempty"`
 }
@@ -181,12 +184,56 @@ func setup(ctx context.Context, o *Options, client *http.Client, tgt *target, ho
 	if o.Latency != "default" {
 		s.Latency = o.Latency
 	}
+	if o.mixHas(KindMedia) {
+		if s.MediaID, err = uploadImage(ctx, client, tgt); err != nil {
+			s.Skipped = "media: " + err.Error()
+			return s
+		}
+		o.mediaID = s.MediaID
+	}
 	open := o.mixNeedsWindow()
 	s.Windows, err = prepareRecipients(ctx, client, tgt, o.Recipients, s.Latency, open)
 	if err != nil {
 		s.Skipped = "recipients: " + err.Error()
 	}
 	return s
+}
+
+// mixHas reports whether the mix sends messages of kind.
+func (o *Options) mixHas(kind string) bool {
+	for _, e := range o.Mix {
+		if e.Weight > 0 && e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// benchJPEG is a tiny JPEG (SOI, APP0 and EOI markers) for the media messages.
+var benchJPEG = []byte{0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xd9}
+
+// uploadImage uploads benchJPEG with POST /v1/media and returns its id.
+func uploadImage(ctx context.Context, client *http.Client, tgt *target) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tgt.base+"/v1/media", bytes.NewReader(benchJPEG))
+	if err != nil {
+		return "", err
+	}
+	req.Header = http.Header{"Authorization": tgt.auth, "Content-Type": {"image/jpeg"}}
+	res, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+	var out struct {
+		Media []struct {
+			ID string `json:"id"`
+		} `json:"media"`
+	}
+	if res.StatusCode != http.StatusCreated || json.Unmarshal(raw, &out) != nil || len(out.Media) != 1 || out.Media[0].ID == "" {
+		return "", fmt.Errorf("POST /v1/media answered %d %s", res.StatusCode, raw)
+	}
+	return out.Media[0].ID, nil
 }
 
 // mixNeedsWindow reports whether the mix has free-form kinds, which need an open window.

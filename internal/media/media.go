@@ -50,6 +50,9 @@ const (
 	// maximum upload (per-type post-processing limits are lower)" (onprem-api.md §7; §19 item
 	// 12 notes the 2019 WebApp took 100 MB — waba follows the docs).
 	OnPremUploadLimit = 64 * MB
+	// CloudUploadLimit is the largest file POST /{phone-number-id}/media takes: the document
+	// limit, the largest of cloud-api.md §5's table (per-kind limits are lower).
+	CloudUploadLimit = 100 * MB
 	// InboundLimit is the largest file a user can send: Cloud's "Inbound size cap 100 MB"
 	// (cloud-api.md §5); On-Prem names none, and the document limit is the same.
 	InboundLimit = 100 * MB
@@ -177,6 +180,16 @@ func New(st store.Store, clk clock.Clock, o Options) *Service {
 		o.Retention = Retention
 	}
 	return &Service{st: st, clk: clk, limit: o.UploadLimit, retention: o.Retention}
+}
+
+// WithUploadLimit returns a Service over the same store and clock whose uploads are capped at
+// n bytes instead (the Cloud routes take 100 MB documents where On-Prem stops at 64 MB).
+func (s *Service) WithUploadLimit(n int64) *Service {
+	c := *s
+	if n > 0 {
+		c.limit = n
+	}
+	return &c
 }
 
 // UploadLimit is the cap on any upload.

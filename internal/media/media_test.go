@@ -335,6 +335,15 @@ func TestCheckLength(t *testing.T) {
 	// A smaller upload limit caps every kind.
 	small := New(nil, clock.NewVirtual(start), Options{UploadLimit: 1000})
 	wantErr(t, small.CheckLength("image/png", 1001), waerr.MediaUpload, "The file is larger than 1000 bytes, the limit for image/png (image)")
+	// The Cloud copy takes 100 MB documents and leaves the original alone.
+	cloud := svc.WithUploadLimit(CloudUploadLimit)
+	if err := cloud.CheckLength("application/pdf", 100<<20); err != nil || cloud.UploadLimit() != 100<<20 {
+		t.Errorf("Cloud CheckLength at 100 MB: %v (limit %d)", err, cloud.UploadLimit())
+	}
+	wantErr(t, cloud.CheckLength("application/pdf", 100<<20+1), waerr.MediaUpload, "The file is larger than 100 MB, the limit for application/pdf (document)")
+	if svc.UploadLimit() != OnPremUploadLimit {
+		t.Errorf("original limit changed to %d", svc.UploadLimit())
+	}
 }
 
 // A 60 MB upload streams: the heap grows by a small fraction of it.

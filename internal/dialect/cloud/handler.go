@@ -7,7 +7,8 @@
 // business number of the engine's Registry, `GET|POST /{phone-number-id}` (the number and its
 // webhook override), `GET /{waba-id}`, `GET /{waba-id}/phone_numbers` and
 // `GET|POST|DELETE /{waba-id}/subscribed_apps` (account.go); the send-rate limits are in
-// limits.go. Access tokens carry permissions (Require) and may expire on the virtual clock.
+// limits.go; media upload, URL, download and delete (media.go); template management
+// (templates.go). Access tokens carry permissions (Require) and may expire on the virtual clock.
 package cloud
 
 import (
@@ -28,6 +29,7 @@ import (
 
 	"github.com/openwaba/waba/internal/dialect/onprem"
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/wa"
 	"github.com/openwaba/waba/internal/waerr"
 )
@@ -66,6 +68,7 @@ type Handler struct {
 	outage    func() bool
 	client    *http.Client
 	limits    *limiter
+	media     *media.Service // Cloud media routes (media.go); nil: not served
 }
 
 // New builds the Cloud handler.
@@ -178,7 +181,7 @@ func (h *Handler) wabaByID(ctx context.Context, id string) (a engine.WABA, ok bo
 
 // unsupported is Graph's "Unsupported <method> request" (code 100).
 func (h *Handler) unsupported(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, waerr.New(waerr.InvalidRequest, "Unsupported %s request on %s: waba serves POST /{phone-number-id}/messages, GET and POST /{phone-number-id}, GET /{waba-id}, GET /{waba-id}/phone_numbers and GET, POST and DELETE /{waba-id}/subscribed_apps", strings.ToLower(r.Method), r.URL.Path))
+	h.writeError(w, r, waerr.New(waerr.InvalidRequest, "Unsupported %s request on %s: waba serves POST /{phone-number-id}/messages, GET and POST /{phone-number-id}, GET /{waba-id}, GET /{waba-id}/phone_numbers, GET, POST and DELETE /{waba-id}/subscribed_apps, POST /{phone-number-id}/media, GET and DELETE /{media-id}, GET, POST and DELETE /{waba-id}/message_templates and GET and POST /{template-id}", strings.ToLower(r.Method), r.URL.Path))
 }
 
 // errInvalidToken is the 190 answer; its message is free text (errors.md §2.1).

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/network"
 	"github.com/openwaba/waba/internal/wa"
 	"github.com/openwaba/waba/internal/waerr"
@@ -257,17 +258,22 @@ func InboundValue(n WebhookNumber, business string, messageID int64, from, name 
 			msg["system"] = sys
 		}
 	}
-	for _, media := range []string{"image", "video", "audio", "document", "sticker"} {
-		if m, ok := msg[media].(map[string]any); ok {
-			if _, has := m["file"]; has {
-				c := make(map[string]any, len(m))
-				for k, v := range m {
-					if k != "file" {
-						c[k] = v
-					}
+	for _, kind := range []string{"image", "video", "audio", "document", "sticker"} {
+		if m, ok := msg[kind].(map[string]any); ok {
+			// Cloud media ids are numeric (cloud-api.md §5; webhooks.md §1.2): the stored
+			// UUID becomes the Graph id GET /{media-id} answers; the local path is On-Prem's.
+			c := make(map[string]any, len(m))
+			for k, v := range m {
+				if k != "file" {
+					c[k] = v
 				}
-				msg[media] = c
 			}
+			if id, ok := m["id"].(string); ok {
+				if gid, ok := media.GraphID(id); ok {
+					c["id"] = gid
+				}
+			}
+			msg[kind] = c
 		}
 	}
 	if ctx, ok := body["context"].(map[string]any); ok {
