@@ -1,0 +1,88 @@
+package app
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/engine"
+)
+
+// TestCloudAsyncCodes: delivery outcomes the Cloud API reports asynchronously (cloud-api.md
+// §3b "Synchronous or asynchronous") arrive as a failed status in a signed Cloud webhook with
+// the Cloud code and error object — 131026 (receiver incapable) and 131049 (per-user marketing
+// limit, MARKETING templates only) — while a disabled template is refused at once with 132016.
+func TestCloudAsyncCodes(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		const secret = "cloud-app-secret-0123456789"
+		cfg = cloudConfig(cfg)
+		cfg.AppSecret = secret
+		w := newWorld(t, cfg)
+		rcv := newRawReceiver(t)
+		if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
+			r.Numbers[0].WebhookDialect = engine.DialectCloud
+			r.App.CallbackURL = rcv.URL()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		promo := engine.Template{Name: "weekly_promo", Language: "en_US", Category: engine.CategoryMarketing,
+			Status: engine.StatusApproved, Components: engine.TemplateComponents{Body: "Our deals of the week"}}
+		if err := w.app.Engine().PutTemplate(t.Context(), promo); err != nil {
+			t.Fatal(err)
+		}
+		tmpl := func(to, name string) string {
+			return fmt.Sprintf(`{"messaging_product":"whatsapp","to":%q,"type":"template","template":{"name":%q,"language":{"code":"en_US"}}}`, to, name)
+		}
+		// failedStatus waits for the failed status of wamid and returns its single error.
+		failedStatus := func(wamid string) map[string]any {
+			t.Helper()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				for _, req := range rcv.requests() {
+					p := checkCloudPost(t, req, secret, cfg.WABAID)
+					sts, _ := p.value["statuses"].([]any)
+					for _, s := range sts {
+						st := s.(map[string]any)
+						if st["id"] == wamid && st["status"] == "failed" {
+							errs, _ := st["errors"].([]any)
+							if len(errs) != 1 || len(sts) != 1 {
+								t.Fatalf("failed status: %s", p.raw)
+							}
+							return errs[0].(map[string]any)
+						}
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no failed status for %s", wamid)
+				}
+				w.advance(time.Second)
+				time.Sleep(30 * time.Millisecond)
+			}
+		}
+		for _, c := range []struct {
+			to, template string
+			code         int
+			title        string
+		}{
+			{"15550100404", "hello_world", 131026, "Message Undeliverable"},
+			{"15550101049", "weekly_promo", 131049, "Meta chose not to deliver."},
+		} {
+			id := cloudSendOK(t, w, c.to, tmpl(c.to, c.template))
+			e := failedStatus(id)
+			ed, _ := e["error_data"].(map[string]any)
+			details, _ := ed["details"].(string)
+			want := map[string]any{"code": float64(c.code), "title": c.title, "message": c.title,
+				"error_data": map[string]any{"details": details}, "href": e["href"]}
+			if !jsonEqual(e, want) || details == "" || e["href"] == nil {
+				t.Fatalf("%s: error %v, want code %d title %q", c.to, e, c.code, c.title)
+			}
+		}
+		// A disabled template is refused synchronously.
+		if r := w.sandbox("POST", "/templates/weekly_promo/en_US/status", `{"status":"DISABLED"}`); r.status != 200 {
+			t.Fatalf("disable: %d %s", r.status, r.raw)
+		}
+		wantGraphCode(t, cloudSend(t, w, tmpl("15551230050", "weekly_promo")), 400, 132016, "Template is Disabled", 0, "weekly_promo")
+	})
+}
