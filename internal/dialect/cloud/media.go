@@ -338,13 +338,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, svc *media.Se
 		h.writeError(w, r, err)
 		return
 	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", m.MimeType)
-	w.Header().Set("Content-Length", strconv.FormatInt(m.Size, 10))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rc); err != nil && r.Context().Err() == nil {
-		// The status line is out; all that can be done is to log and cut the response short.
+	if err := media.WriteFile(w, r, m, rc); err != nil {
 		h.log.Error("media download failed", "media_id", m.ID, "err", err)
 	}
 }
