@@ -2,14 +2,17 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/openwaba/waba/internal/dialect/cloud"
 	"github.com/openwaba/waba/internal/dialect/onprem"
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/network"
 	"github.com/openwaba/waba/internal/network/simnet"
 	"github.com/openwaba/waba/internal/store"
+	"github.com/openwaba/waba/internal/waerr"
 	"github.com/openwaba/waba/internal/webhook"
 )
 
@@ -50,6 +53,13 @@ func (r renderer) Inbound(ctx context.Context, business string, id int64, from, 
 		return "", nil, err
 	case isCloud:
 		return store.WebhookCloudMessage, cloud.InboundValue(webhookNumber(n), business, id, from, name, at, body), nil
+	}
+	if _, details, ok := media.DownloadError(body); ok {
+		// onprem-api.md §12, errors.md §2.6: On-Prem reports a media download failure as a
+		// top-level error webhook, {"errors":[{"code":400,"title":"Media download error",…}]}.
+		c := waerr.MediaDownload.OnPrem
+		b, _ := json.Marshal(onprem.ErrorObject{Code: c.Code, Title: c.Title, Details: details})
+		return store.WebhookError, b, nil
 	}
 	return store.WebhookMessage, onprem.InboundEntry(id, from, name, at, body), nil
 }

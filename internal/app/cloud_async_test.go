@@ -79,6 +79,28 @@ func TestCloudAsyncCodes(t *testing.T) {
 				t.Fatalf("%s: error %v, want code %d title %q", c.to, e, c.code, c.title)
 			}
 		}
+		// A file over the 100 MB inbound cap: the message arrives with 131052 and no media.
+		if r := w.sandbox("POST", "/users/15551230051/messages", `{"type":"document","document":{"file_size":104857601,"filename":"big.pdf"}}`); r.status != 201 {
+			t.Fatalf("user sends: %d %s", r.status, r.raw)
+		}
+		var msg map[string]any
+		waitFor(t, func() bool {
+			for _, req := range rcv.requests() {
+				p := checkCloudPost(t, req, secret, cfg.WABAID)
+				if msgs, _ := p.value["messages"].([]any); len(msgs) == 1 && msgs[0].(map[string]any)["from"] == "15551230051" {
+					msg = msgs[0].(map[string]any)
+					return true
+				}
+			}
+			return false
+		}, "the inbound message with 131052")
+		details := "The document the user sent is 104857601 bytes, more than the 100 MB that can be downloaded; ask the user to send a smaller file"
+		wantErr := []any{map[string]any{"code": float64(131052), "title": "Media download error", "message": "Media download error",
+			"error_data": map[string]any{"details": details}, "href": "/documentation/business-messaging/whatsapp/support/error-codes"}}
+		if msg["type"] != "document" || msg["document"] != nil || !jsonEqual(msg["errors"], wantErr) {
+			t.Fatalf("inbound message: %s", mustJSON(msg))
+		}
+
 		// A disabled template is refused synchronously.
 		if r := w.sandbox("POST", "/templates/weekly_promo/en_US/status", `{"status":"DISABLED"}`); r.status != 200 {
 			t.Fatalf("disable: %d %s", r.status, r.raw)

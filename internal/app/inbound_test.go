@@ -128,3 +128,46 @@ func TestInboundMediaDownloadable(t *testing.T) {
 		}
 	})
 }
+
+// TestInboundMediaTooLarge: a user's file over the 100 MB inbound cap cannot be downloaded;
+// On-Prem reports it as a top-level error webhook (errors.md §2.6: 400 "Media download error"),
+// with no message and no stored file.
+func TestInboundMediaTooLarge(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		w := newWorld(t, cfg)
+		r := w.sandbox("POST", "/users/15551230012/messages", `{"type":"video","video":{"file_size":104857601,"caption":"our trip"}}`)
+		if r.status != 201 {
+			t.Fatalf("user sends: %d %s", r.status, r.raw)
+		}
+		want := map[string]any{"errors": []any{map[string]any{"code": float64(400), "title": "Media download error",
+			"details": "The video the user sent is 104857601 bytes, more than the 100 MB that can be downloaded; ask the user to send a smaller file"}}}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			w.recv.mu.Lock()
+			var found bool
+			for _, b := range w.recv.bodies {
+				if _, ok := b["errors"]; ok {
+					found = true
+					if !jsonEqual(b, want) {
+						w.recv.mu.Unlock()
+						t.Fatalf("error webhook %s, want %s", mustJSON(b), mustJSON(want))
+					}
+				}
+			}
+			w.recv.mu.Unlock()
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no error webhook")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if msgs, _ := w.recv.messagesFrom("15551230012"); len(msgs) != 0 {
+			t.Fatalf("a message webhook too: %s", mustJSON(msgs))
+		}
+		if r := w.sandbox("POST", "/users/15551230012/messages", `{"type":"video","video":{"file_size":"big"}}`); r.status != 400 {
+			t.Fatalf("bad file_size: %d %s", r.status, r.raw)
+		}
+	})
+}

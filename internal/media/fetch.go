@@ -19,6 +19,20 @@ import (
 // oversized link fails the message asynchronously (errors.md §2.6: Cloud 131053 "also A-st when
 // sending by link"; On-Prem's 1014 of the same row). The bytes are hashed and discarded.
 
+// DownloadErrorKey marks, inside an inbound message's media object, that the file could not
+// be downloaded from the user; its value is the details. Renderers turn it into each dialect's
+// media download error (errors.md §2.6).
+const DownloadErrorKey = "waba_download_error"
+
+// DownloadError returns the details of an inbound message body whose media could not be
+// downloaded, and the media kind.
+func DownloadError(body map[string]any) (kind, details string, ok bool) {
+	typ, _ := body["type"].(string)
+	obj, _ := body[typ].(map[string]any)
+	details, ok = obj[DownloadErrorKey].(string)
+	return typ, details, ok
+}
+
 // FetchTimeout bounds one fetch, answer and body included.
 const FetchTimeout = 15 * time.Second
 

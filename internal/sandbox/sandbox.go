@@ -505,6 +505,23 @@ func (h *Handler) inboundMedia(ctx context.Context, kind media.Kind, obj map[str
 		}
 	}
 	delete(obj, "data")
+	// file_size simulates a file too large for WhatsApp to fetch from the user's phone: over
+	// the 100 MB inbound cap the message arrives with a media download error (errors.md §2.6:
+	// 131052 on the Cloud message, a top-level 400 webhook on On-Prem) and no file.
+	if v, ok := obj["file_size"]; ok {
+		n, ok := v.(float64)
+		if !ok || n < 0 || n != float64(int64(n)) {
+			return "", fmt.Errorf("%s.file_size must be a whole number of bytes", kind)
+		}
+		delete(obj, "file_size")
+		if int64(n) > media.InboundLimit {
+			for k := range obj {
+				delete(obj, k)
+			}
+			obj[media.DownloadErrorKey] = fmt.Sprintf("The %s the user sent is %d bytes, more than the %d MB that can be downloaded; ask the user to send a smaller file", kind, int64(n), media.InboundLimit/media.MB)
+			return "", nil
+		}
+	}
 	if kind != media.Document {
 		delete(obj, "filename")
 	}

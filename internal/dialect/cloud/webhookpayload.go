@@ -223,6 +223,11 @@ func InboundValue(n WebhookNumber, business string, messageID int64, from, name 
 	for k, v := range body {
 		msg[k] = v
 	}
+	if kind, details, ok := media.DownloadError(body); ok {
+		// errors.md §2.6: 131052 rides on the inbound message; there is no file to name.
+		delete(msg, kind)
+		msg["errors"] = []ErrorObject{webhookError(waerr.MediaDownload, details)}
+	}
 	switch typ {
 	case "voice":
 		audio := map[string]any{}
