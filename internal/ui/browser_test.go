@@ -358,7 +358,9 @@ func TestBrowserClockAdvanceCloses24hWindow(t *testing.T) {
 	e.waitJS("the dashboard clock a day later", fmt.Sprintf(`Date.parse(document.getElementById('dash-clock').textContent.replace(' UTC','Z').replace(' ','T')) >= %d`, int64(before+86400)*1000), 10*time.Second)
 	e.waitJS("the shards card (one node owns all shards)", `(() => { const c = document.getElementById('dash-shards'); return !!c && c.querySelector('b').textContent === '1' && c.textContent.includes('1 node'); })()`, 10*time.Second)
 	e.call(http.MethodPost, "/v1/messages", `{"to":"`+peer+`","type":"text","text":{"body":"Still there?"}}`, http.StatusCreated)
-	e.run(10*time.Second, chromedp.Click("#tabbtn-chats", chromedp.ByID))
+	// A click through the DOM: the dashboard's live updates can replace nodes between
+	// chromedp's query and its click ("Could not find node with given id").
+	e.run(10*time.Second, chromedp.Evaluate(`document.getElementById('tabbtn-chats').click()`, nil))
 	e.openChat()
 	e.waitJS("✗ 470 on the failed message", `(() => { const t = document.querySelector('.msg.out[data-status="failed"] .tick.failed');
 		return !!t && t.textContent.includes('470') && t.title.includes('470'); })()`, 30*time.Second)
