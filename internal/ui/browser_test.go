@@ -147,6 +147,16 @@ func (e *env) run(timeout time.Duration, actions ...chromedp.Action) {
 }
 
 // waitJS polls a JavaScript expression until it is true, or fails the test at the deadline.
+// click waits until sel matches a visible element and clicks it, in one step inside the page:
+// chromedp's WaitVisible + Click resolve a node id first, and the UI's live re-renders can
+// replace that node in between ("Could not find node with given id").
+func (e *env) click(sel string) {
+	e.t.Helper()
+	q, _ := json.Marshal(sel)
+	e.waitJS("a visible "+sel+" to click", fmt.Sprintf(`(() => { const el = document.querySelector(%s);
+		if (!el || el.offsetParent === null) return false; el.click(); return true; })()`, q), 20*time.Second)
+}
+
 func (e *env) waitJS(what, expr string, timeout time.Duration) {
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -281,7 +291,7 @@ func (e *env) userWrites(text string) {
 func (e *env) openChat() {
 	e.t.Helper()
 	sel := `#conv-list button[data-peer="` + peer + `"]`
-	e.run(20*time.Second, chromedp.WaitVisible(sel), chromedp.Click(sel))
+	e.click(sel)
 	e.waitJS("the chat header", `document.getElementById('chat-head').textContent.includes('555 123 0001')`, 10*time.Second)
 }
 
@@ -329,7 +339,7 @@ func TestBrowserListRowArrivesAsListReply(t *testing.T) {
 		"rows":[{"id":"slot-1","title":"09:00"},{"id":"slot-2","title":"10:00","description":"Morning delivery"}]}]}}}`, http.StatusCreated)
 	e.uiLogin()
 	e.openChat()
-	e.run(20*time.Second, chromedp.WaitVisible(`#phone-screen button[data-row="slot-2"]`), chromedp.Click(`#phone-screen button[data-row="slot-2"]`))
+	e.click(`#phone-screen button[data-row="slot-2"]`)
 	body := rec.wait(t, 20*time.Second, `"list_reply"`, `"slot-2"`)
 	if !strings.Contains(body, `"context"`) {
 		t.Errorf("the list_reply webhook has no context: %s", body)
@@ -343,11 +353,8 @@ func TestBrowserClockAdvanceCloses24hWindow(t *testing.T) {
 	e.userWrites("Hi!")
 	before := e.call(http.MethodGet, "/sandbox/v1/clock", "", http.StatusOK)["unix"].(float64)
 	e.uiLogin()
-	e.run(20*time.Second,
-		chromedp.Click("#tabbtn-dashboard", chromedp.ByID),
-		chromedp.WaitVisible("#dash-adv-24h", chromedp.ByID),
-		chromedp.Click("#dash-adv-24h", chromedp.ByID),
-	)
+	e.click("#tabbtn-dashboard")
+	e.click("#dash-adv-24h")
 	deadline := time.Now().Add(10 * time.Second)
 	for e.call(http.MethodGet, "/sandbox/v1/clock", "", http.StatusOK)["unix"].(float64) < before+86400 {
 		if time.Now().After(deadline) {
@@ -358,9 +365,7 @@ func TestBrowserClockAdvanceCloses24hWindow(t *testing.T) {
 	e.waitJS("the dashboard clock a day later", fmt.Sprintf(`Date.parse(document.getElementById('dash-clock').textContent.replace(' UTC','Z').replace(' ','T')) >= %d`, int64(before+86400)*1000), 10*time.Second)
 	e.waitJS("the shards card (one node owns all shards)", `(() => { const c = document.getElementById('dash-shards'); return !!c && c.querySelector('b').textContent === '1' && c.textContent.includes('1 node'); })()`, 10*time.Second)
 	e.call(http.MethodPost, "/v1/messages", `{"to":"`+peer+`","type":"text","text":{"body":"Still there?"}}`, http.StatusCreated)
-	// A click through the DOM: the dashboard's live updates can replace nodes between
-	// chromedp's query and its click ("Could not find node with given id").
-	e.run(10*time.Second, chromedp.Evaluate(`document.getElementById('tabbtn-chats').click()`, nil))
+	e.click("#tabbtn-chats")
 	e.openChat()
 	e.waitJS("✗ 470 on the failed message", `(() => { const t = document.querySelector('.msg.out[data-status="failed"] .tick.failed');
 		return !!t && t.textContent.includes('470') && t.title.includes('470'); })()`, 30*time.Second)
