@@ -266,3 +266,35 @@ func TestCloudTemplateStatusWebhook(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplateHeaderMediaFormat: a media header whose uploaded file is of a type its kind does
+// not take (a PDF for an IMAGE header) is refused at send: 2008 on /v1, 131053 on Graph
+// (errors.md §2.6, the closest Cloud code); a JPEG passes.
+func TestTemplateHeaderMediaFormat(t *testing.T) {
+	drivers(t, func(t *testing.T, cfg config.Config) {
+		w := newWorld(t, cloudConfig(cfg))
+		promo := engine.Template{Name: "photo_offer", Language: "en_US", Category: engine.CategoryMarketing, Status: engine.StatusApproved,
+			Components: engine.TemplateComponents{Header: &engine.TemplateHeader{Format: "IMAGE"}, Body: "Look at this"}}
+		if err := w.app.Engine().PutTemplate(t.Context(), promo); err != nil {
+			t.Fatal(err)
+		}
+		upload := func(ct, body string) string {
+			r := do(t, w.base, request{method: "POST", path: "/v1/media", token: w.tok, contentType: ct, body: body})
+			id, _ := r.body["media"].([]any)
+			if r.status != 201 || len(id) != 1 {
+				t.Fatalf("upload %s: %d %s", ct, r.status, r.raw)
+			}
+			return id[0].(map[string]any)["id"].(string)
+		}
+		pdf := upload("application/pdf", "%PDF-1.4 not a picture")
+		jpeg := upload("image/jpeg", "\xff\xd8\xff\xe0 a picture")
+		body := func(product, id string) string {
+			return fmt.Sprintf(`{%s"to":"15551230060","type":"template","template":{"name":"photo_offer","language":{"policy":"deterministic","code":"en_US"},"components":[{"type":"header","parameters":[{"type":"image","image":{"id":%q}}]}]}}`, product, id)
+		}
+		details := "Parameter 'template.components[0].parameters[0].image.id' names a application/pdf file; the IMAGE header of template 'photo_offer' takes image/jpeg, image/png"
+		wantError(t, do(t, w.base, request{method: "POST", path: "/v1/messages", token: w.tok, body: body("", pdf)}),
+			400, 2008, "Template Media Format Unsupported", details)
+		wantGraphCode(t, cloudSend(t, w, body(`"messaging_product":"whatsapp",`, pdf)), 400, 131053, "Media upload error", 0, details)
+		w.send(body("", jpeg))
+	})
+}

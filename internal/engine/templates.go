@@ -7,14 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/openwaba/waba/internal/media"
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/wa"
 	"github.com/openwaba/waba/internal/waerr"
@@ -491,7 +494,54 @@ func (e *Engine) checkTemplateSend(ctx context.Context, m *wa.Template, d wa.Dia
 	if werr != nil {
 		return nil, "", werr
 	}
+	if err := e.checkHeaderMedia(ctx, t, m); err != nil {
+		return nil, "", err
+	}
 	return r, t.Category, nil
+}
+
+// checkHeaderMedia refuses a media header whose uploaded file (sent by id) is of a type the
+// header's kind does not take: 2008 "Template Media Format Unsupported" (errors.md §2.6; Cloud
+// 131053 closest), e.g. a GIF or a PDF for an IMAGE header. Media sent by link are checked when
+// fetched; an id that names no stored media is left to the network, as before.
+func (e *Engine) checkHeaderMedia(ctx context.Context, t *Template, m *wa.Template) error {
+	h := t.Components.Header
+	if h == nil || h.Format == "TEXT" {
+		return nil
+	}
+	for i, c := range m.Components {
+		if !strings.EqualFold(c.Type, "header") || len(c.Parameters) != 1 {
+			continue
+		}
+		p := c.Parameters[0]
+		obj := map[string]*wa.Media{"IMAGE": p.Image, "VIDEO": p.Video, "DOCUMENT": p.Document}[h.Format]
+		if obj == nil || obj.ID == "" {
+			return nil
+		}
+		id := obj.ID
+		if uuid, ok := media.ParseGraphID(id); ok { // a Cloud media id
+			id = uuid
+		}
+		if !store.ValidMediaID(id) {
+			return nil
+		}
+		stored, rc, err := e.st.OpenMedia(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return waerr.New(waerr.DatabaseError, "The header media could not be read")
+		}
+		rc.Close()
+		rule, _ := media.RuleFor(media.Kind(strings.ToLower(h.Format)))
+		base, _, _ := mime.ParseMediaType(stored.MimeType)
+		if !slices.Contains(rule.Types, base) {
+			return waerr.New(waerr.TemplateMediaFormat, "Parameter 'template.components[%d].parameters[0].%s.id' names a %s file; the %s header of template '%s' takes %s",
+				i, strings.ToLower(h.Format), stored.MimeType, h.Format, t.Name, strings.Join(rule.Types, ", "))
+		}
+		return nil
+	}
+	return nil
 }
 
 // renderTemplate checks the parameters of m against t and renders the text.
