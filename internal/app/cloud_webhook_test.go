@@ -145,10 +145,12 @@ func TestCloudWebhooks(t *testing.T) {
 		if r := w.sandbox("PUT", "/users/"+user, fmt.Sprintf(`{"name":%q}`, name)); r.status != 200 {
 			t.Fatalf("PUT user: %d %s", r.status, r.raw)
 		}
-		w.userSays(user, "Olá, tudo bem? 😀")
+		said := w.userSays(user, "Olá, tudo bem? 😀")
 		pending := w.sandbox("GET", "/webhooks?state=pending", "")
 		hooks, _ := pending.body["webhooks"].([]any)
-		if pending.status != 200 || len(hooks) != 1 || hooks[0].(map[string]any)["kind"] != "cloud.message" {
+		n, _, _ := wa.ParseOnPremID(said)
+		if pending.status != 200 || len(hooks) != 1 || hooks[0].(map[string]any)["kind"] != "cloud.message" ||
+			hooks[0].(map[string]any)["message_id"] != wa.CloudID(n, true) {
 			t.Fatalf("pending webhooks: %d %s", pending.status, pending.raw)
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -694,7 +694,14 @@ func viewWebhooks(hooks []store.Webhook) []webhookView {
 		v := webhookView{ID: w.ID, Kind: w.Kind, State: w.State, Attempts: w.Attempts, DueAt: w.DueAt,
 			LastError: w.LastError, Payload: w.Payload, CreatedAt: w.CreatedAt}
 		if w.MessageID != 0 {
-			v.MessageID = wa.OnPremID(w.MessageID, w.Kind == store.WebhookMessage)
+			// The id in the format the webhook itself carries: a wamid for Cloud kinds. Message
+			// and error webhooks are about inbound messages (errors: a media download failure).
+			inbound := w.Kind == store.WebhookMessage || w.Kind == store.WebhookCloudMessage || w.Kind == store.WebhookError
+			if strings.HasPrefix(w.Kind, "cloud.") {
+				v.MessageID = wa.CloudID(w.MessageID, inbound)
+			} else {
+				v.MessageID = wa.OnPremID(w.MessageID, inbound)
+			}
 		}
 		out = append(out, v)
 	}
