@@ -61,9 +61,14 @@ Then answer them; sent, delivered and read arrive at your webhook within seconds
   %s -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
       -d '{"to":"15551230001","type":"text","text":{"body":"Yes, it ships today"}}' %s/v1/messages
 
+Or, through the Cloud API, the approved template hello_world (en_US), delivered outside any window:
+  %s -s -H "Authorization: Bearer %s" -H 'Content-Type: application/json' \
+      -d '{"messaging_product":"whatsapp","to":"15551230002","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}' %s/v24.0/%s/messages
+
 Magic numbers for every failure: docs/magic-numbers.md. Sandbox API: %s/sandbox/v1/openapi.yaml
 Stop with Ctrl-C; accepted messages are committed before it exits.
-`, url, url, a.cfg.PhoneNumberID, a.cfg.PhoneNumberID, a.cfg.WABAID, a.cfg.AccessToken, a.cfg.AppSecret, a.cfg.VerifyToken, dialect, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url, url)
+`, url, url, a.cfg.PhoneNumberID, a.cfg.PhoneNumberID, a.cfg.WABAID, a.cfg.AccessToken, a.cfg.AppSecret, a.cfg.VerifyToken, dialect, url, url, db, a.cfg.PhoneNumber, trust, login, curl, url, curl, url, curl, url,
+		curl, a.cfg.AccessToken, url, a.cfg.PhoneNumberID, url)
 }
 
 // tlsBanner is the curl command that trusts the server's certificate, and the lines that tell

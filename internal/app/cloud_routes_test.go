@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,6 +131,12 @@ func TestCloudRoutesSecondNumber(t *testing.T) {
 				t.Errorf("banner lacks %q:\n%s", s, b.String())
 			}
 		}
+		// The banner's hello_world command works as printed (issue 5 item 6).
+		hello := regexp.MustCompile(`-d '(\{"messaging_product"[^']*)' (\S+)/v24\.0/(\d+)/messages`).FindStringSubmatch(b.String())
+		if hello == nil || hello[2] != w.base || hello[3] != morePhoneID {
+			t.Fatalf("banner has no Cloud hello_world command:\n%s", b.String())
+		}
+		cloudSendOK(t, w, "15551230002", hello[1])
 	})
 }
 
