@@ -55,7 +55,7 @@ func benchCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.Float64Var(&o.Rate, "rate", 0, "open loop: messages per second on a fixed schedule (default 0: closed loop)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured time per target and round")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before each measured window, not counted")
-	fs.StringVar(&mix, "mix", bench.DefaultMix().String(), "message mix as kind=weight: text, template, media (image by link), interactive (reply buttons)")
+	fs.StringVar(&mix, "mix", bench.DefaultMix().String(), "message mix as kind=weight: text, template, media (an image the setup uploads, sent by id), interactive (reply buttons)")
 	fs.IntVar(&o.Recipients, "recipients", 1000, "distinct recipients, 1555123xxxx (1 to 10000)")
 	fs.BoolVar(&o.Baseline, "baseline", false, "also load a bare Go HTTP server that stores nothing, and report the ratio")
 	fs.IntVar(&o.Rounds, "rounds", 1, "rounds; each loads the baseline (with --baseline) then waba, and the report gives medians")
