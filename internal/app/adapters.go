@@ -22,13 +22,13 @@ import (
 type renderer struct{ eng *engine.Engine }
 
 // cloudHooksNumber is the registry entry of business if its webhooks are in the Cloud format.
-func cloudHooksNumber(ctx context.Context, eng *engine.Engine, business string) (engine.Registry, engine.Number, bool, error) {
+func cloudHooksNumber(ctx context.Context, eng *engine.Engine, business string) (engine.Number, bool, error) {
 	reg, err := eng.Registry(ctx)
 	if err != nil {
-		return reg, engine.Number{}, false, err
+		return engine.Number{}, false, err
 	}
 	n, ok := reg.Number(business)
-	return reg, n, ok && n.WebhookDialect == engine.DialectCloud, nil
+	return n, ok && n.WebhookDialect == engine.DialectCloud, nil
 }
 
 func webhookNumber(n engine.Number) cloud.WebhookNumber {
@@ -36,7 +36,7 @@ func webhookNumber(n engine.Number) cloud.WebhookNumber {
 }
 
 func (r renderer) Status(ctx context.Context, m store.Message, name string, ev network.Event) (string, []byte, error) {
-	_, n, isCloud, err := cloudHooksNumber(ctx, r.eng, m.Business)
+	n, isCloud, err := cloudHooksNumber(ctx, r.eng, m.Business)
 	switch {
 	case err != nil:
 		return "", nil, err
@@ -47,7 +47,7 @@ func (r renderer) Status(ctx context.Context, m store.Message, name string, ev n
 }
 
 func (r renderer) Inbound(ctx context.Context, business string, id int64, from, name string, at time.Time, body map[string]any) (string, []byte, error) {
-	_, n, isCloud, err := cloudHooksNumber(ctx, r.eng, business)
+	n, isCloud, err := cloudHooksNumber(ctx, r.eng, business)
 	switch {
 	case err != nil:
 		return "", nil, err
@@ -68,7 +68,7 @@ func (r renderer) Inbound(ctx context.Context, business string, id int64, from, 
 // (webhooks.md §1), the On-Prem settings (sent_status, webhooks.message.*) otherwise. When the
 // settings cannot be read the webhook is kept.
 func (a *App) wantStatus(ctx context.Context, business, status string) bool {
-	if _, _, isCloud, err := cloudHooksNumber(ctx, a.eng, business); err == nil && isCloud {
+	if _, isCloud, err := cloudHooksNumber(ctx, a.eng, business); err == nil && isCloud {
 		return true
 	}
 	s, err := a.eng.AppSettings(ctx)

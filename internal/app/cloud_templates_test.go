@@ -93,6 +93,8 @@ func TestCloudTemplates(t *testing.T) {
 			t.Fatalf("second page: %d %s", r.status, r.raw)
 		}
 		wantGraphCode(t, graph("GET", waba+"/message_templates?after=bogus", ""), 400, 131059, "(invalid cursor)", 0, "bogus")
+		wantGraphCode(t, graph("GET", waba+"/message_templates?fields=name,bogus", ""), 400, 100, "Invalid parameter", 0,
+			"Tried accessing nonexisting field (bogus) on node type (WhatsAppBusinessHSM)")
 
 		// Paused by the sandbox → 132015 at send.
 		r = w.sandbox("POST", "/templates/order_ready/en_US/status", `{"status":"PAUSED"}`)

@@ -127,18 +127,23 @@ type numbersState struct {
 
 // Registry returns the business numbers, WABAs and Cloud app. The default number (the
 // engine's Business) is always present once InitRegistry ran.
+//
+// The result is a shared, read-only snapshot: it is not copied, because the webhook renderer
+// and the Cloud send route ask for it per status and per request. Nothing may change its
+// slices; UpdateRegistry builds a new registry and replaces the snapshot whole, so a snapshot
+// once returned never changes.
 func (e *Engine) Registry(ctx context.Context) (Registry, error) {
 	e.numbers.mu.Lock()
 	defer e.numbers.mu.Unlock()
 	if e.numbers.loaded {
-		return e.numbers.reg.clone(), nil
+		return e.numbers.reg, nil
 	}
 	reg, err := e.loadRegistry(ctx)
 	if err != nil {
 		return Registry{}, err
 	}
 	e.numbers.reg, e.numbers.loaded = reg, true
-	return reg.clone(), nil
+	return reg, nil
 }
 
 func (e *Engine) loadRegistry(ctx context.Context) (Registry, error) {

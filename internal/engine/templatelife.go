@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -235,6 +234,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
-// IsNotFound reports whether err says a thing does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

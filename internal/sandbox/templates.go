@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/store"
 )
 
 // The sandbox's template controls (issue 5 item 6): Meta decides a template's status; here the
@@ -40,7 +42,7 @@ func (h *Handler) templateStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := h.o.Engine.SetTemplateStatus(r.Context(), r.PathValue("name"), r.PathValue("language"), req.Status, req.Reason)
-	if engine.IsNotFound(err) {
+	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "No template "+r.PathValue("name")+" in language "+r.PathValue("language"))
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -190,11 +189,7 @@ func (h *Handler) phoneNumbers(w http.ResponseWriter, r *http.Request, reg engin
 				}
 			}
 			nq.Set("after", enc(page[len(page)-1]))
-			scheme := "http"
-			if r.TLS != nil {
-				scheme = "https"
-			}
-			paging["next"] = fmt.Sprintf("%s://%s%s?%s", scheme, r.Host, r.URL.Path, nq.Encode())
+			paging["next"] = origin(r) + r.URL.Path + "?" + nq.Encode()
 		}
 		out["paging"] = paging
 	}

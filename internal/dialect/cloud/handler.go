@@ -179,6 +179,15 @@ func (h *Handler) wabaByID(ctx context.Context, id string) (a engine.WABA, ok bo
 	return a, ok, nil
 }
 
+// origin is the scheme and host the client used, for the absolute URLs Graph answers with
+// (paging.next, media URLs: cloud-api.md §3b, §5).
+func origin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
 // unsupported is Graph's "Unsupported <method> request" (code 100).
 func (h *Handler) unsupported(w http.ResponseWriter, r *http.Request) {
 	h.writeError(w, r, waerr.New(waerr.InvalidRequest, "Unsupported %s request on %s: waba serves POST /{phone-number-id}/messages, GET and POST /{phone-number-id}, GET /{waba-id}, GET /{waba-id}/phone_numbers, GET, POST and DELETE /{waba-id}/subscribed_apps, POST /{phone-number-id}/media, GET and DELETE /{media-id}, GET, POST and DELETE /{waba-id}/message_templates and GET and POST /{template-id}", strings.ToLower(r.Method), r.URL.Path))

@@ -297,11 +297,7 @@ func (h *Handler) mediaURL(w http.ResponseWriter, r *http.Request, svc *media.Se
 	}
 	rc.Close()
 	exp := strconv.FormatInt(h.eng.Now().Add(urlLifetime).Unix(), 10)
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u := scheme + "://" + r.Host + "/" + downloadSeg + "/" + gid + "/" + exp + "/" + h.urlSignature(gid, exp)
+	u := origin(r) + "/" + downloadSeg + "/" + gid + "/" + exp + "/" + h.urlSignature(gid, exp)
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "url": u,
 		"mime_type": m.MimeType, "sha256": m.SHA256, "file_size": m.Size, "id": gid})
 }

@@ -3,11 +3,13 @@ package cloud
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/openwaba/waba/internal/engine"
+	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/waerr"
 )
 
@@ -64,7 +66,7 @@ func (h *Handler) serveTemplates(w http.ResponseWriter, r *http.Request, segs []
 		return true
 	case len(segs) == 1 && segs[0] != "" && strings.Trim(segs[0], "0123456789") == "":
 		t, err := h.eng.TemplateByID(r.Context(), segs[0])
-		if engine.IsNotFound(err) {
+		if errors.Is(err, store.ErrNotFound) {
 			return false
 		}
 		if err != nil {
@@ -77,7 +79,7 @@ func (h *Handler) serveTemplates(w http.ResponseWriter, r *http.Request, segs []
 		}
 		switch r.Method {
 		case http.MethodGet:
-			out, err := fields(r, "WhatsAppBusinessHSM", graphTemplate(t), []string{"name", "parameter_format", "components", "language", "status", "category"})
+			out, err := templateNode(r, graphTemplate(t))
 			if err != nil {
 				h.writeError(w, r, err)
 				return true
@@ -141,6 +143,16 @@ func graphTemplate(t engine.Template) map[string]any {
 		out["rejected_reason"] = t.Reason
 	}
 	return out
+}
+
+// templateNode applies Graph's `fields=` to a template (cloud-api.md §3b: id always, an unknown
+// field is 100); without it every field is answered, rejected_reason only when rejected.
+func templateNode(r *http.Request, t map[string]any) (map[string]any, error) {
+	defaults := []string{"name", "parameter_format", "components", "language", "status", "category"}
+	if _, ok := t["rejected_reason"]; ok {
+		defaults = append(defaults, "rejected_reason")
+	}
+	return fields(r, "WhatsAppBusinessHSM", t, defaults)
 }
 
 // components turns Graph components into the engine's definition.
@@ -319,14 +331,10 @@ func (h *Handler) listTemplates(w http.ResponseWriter, r *http.Request) {
 	end := min(start+limit, len(list))
 	data := make([]map[string]any, 0, end-start)
 	for _, t := range list[start:end] {
-		out := t
-		if f := q.Get("fields"); f != "" {
-			out = map[string]any{"id": t["id"]}
-			for _, k := range strings.Split(f, ",") {
-				if v, ok := t[strings.TrimSpace(k)]; ok {
-					out[strings.TrimSpace(k)] = v
-				}
-			}
+		out, err := templateNode(r, t)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
 		}
 		data = append(data, out)
 	}
@@ -337,7 +345,7 @@ func (h *Handler) listTemplates(w http.ResponseWriter, r *http.Request) {
 		nq.Set("after", encodeCursor(end))
 		nq.Del("access_token")
 		next.RawQuery = nq.Encode()
-		paging["next"] = listBase(r) + next.RequestURI()
+		paging["next"] = origin(r) + next.RequestURI()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "paging": paging})
 }
@@ -353,12 +361,4 @@ func decodeCursor(c string) (int, bool) {
 	}
 	n, err := strconv.Atoi(string(b[4:]))
 	return n, err == nil && n >= 0
-}
-
-// listBase is the scheme and host the client used.
-func listBase(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
 }
