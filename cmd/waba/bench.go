@@ -57,6 +57,7 @@ func benchCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "warm-up before each measured window, not counted")
 	fs.StringVar(&mix, "mix", bench.DefaultMix().String(), "message mix as kind=weight: text, template, media (an image the setup uploads, sent by id), interactive (reply buttons)")
 	fs.IntVar(&o.Recipients, "recipients", 1000, "distinct recipients, 1555123xxxx (1 to 10000)")
+	fs.IntVar(&o.Preload, "preload", 0, "in-process waba: store this many finished messages before the load (the 10-million-row target of DESIGN §8)")
 	fs.BoolVar(&o.Baseline, "baseline", false, "also load a bare Go HTTP server that stores nothing, and report the ratio")
 	fs.IntVar(&o.Rounds, "rounds", 1, "rounds; each loads the baseline (with --baseline) then waba, and the report gives medians")
 	fs.IntVar(&o.PID, "pid", 0, "with --url: process id of the waba whose RSS to report (/proc/<pid>/status)")

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openwaba/waba/internal/store"
+	"github.com/openwaba/waba/internal/store/sqlite"
 	"github.com/openwaba/waba/internal/wa"
 )
 
@@ -33,6 +37,7 @@ func TestEndToEndInProcess(t *testing.T) {
 	o := shortRun()
 	o.Duration = 2 * time.Second
 	o.Drain = 5 * time.Second
+	o.Preload = 1500 // finished history: must neither be dispatched nor disturb the run
 	rep, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +59,10 @@ func TestEndToEndInProcess(t *testing.T) {
 	}
 	var table bytes.Buffer
 	rep.WriteTable(&table)
-	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook"} {
+	if rep.Settings.Preloaded != 1500 {
+		t.Errorf("settings.preloaded = %d, want 1500", rep.Settings.Preloaded)
+	}
+	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook", "store preloaded with 1500 finished messages"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -576,5 +584,48 @@ func TestEndToEnd(t *testing.T) {
 	o.Password = "wrong"
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "1005 Access denied: check --user and --password") {
 		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+// TestPreload stores a history through the real SQLite store and checks what it left: the
+// count, finished rows that the dispatcher never claims, and ids that do not collide with the
+// ids a running waba makes.
+func TestPreload(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "waba.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = preloadBatch*2 + 17 // three InsertMessages calls, the last one short
+	var progress bytes.Buffer
+	if err := preload(ctx, st, "15550000000", n, &progress); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.CountMessages(ctx, store.Outbound); err != nil || got != n {
+		t.Fatalf("CountMessages = %d, %v; want %d", got, err, n)
+	}
+	if due, err := st.DueMessages(ctx, 0, time.Now().Add(24*time.Hour), 10); err != nil || len(due) != 0 {
+		t.Fatalf("DueMessages = %d rows, %v; want none (preloaded messages are finished)", len(due), err)
+	}
+	list, err := st.ListMessages(ctx, "15552000005", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Status != store.StatusRead || list[0].Type != "text" || list[0].Business != "15550000000" {
+		t.Fatalf("peer 15552000005: %+v", list)
+	}
+	if live := wa.NewIDs(0xff).Next(); list[0].ID >= live {
+		t.Fatalf("preloaded id %d is not older than a live id %d", list[0].ID, live)
+	}
+	if !strings.Contains(progress.String(), fmt.Sprintf("preload  %d of %d messages stored", n, n)) {
+		t.Fatalf("progress: %q", progress.String())
+	}
+	// A second preload adds to the history: its ids are fresh, not a repeat of the first's.
+	if err := preload(ctx, st, "15550000000", 10, nil); err != nil {
+		t.Fatalf("second preload: %v", err)
+	}
+	if got, err := st.CountMessages(ctx, store.Outbound); err != nil || got != n+10 {
+		t.Fatalf("after the second preload CountMessages = %d, %v; want %d", got, err, n+10)
 	}
 }

@@ -34,6 +34,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		tgt = "in-process waba (" + s.DB + ")"
 	}
 	fmt.Fprintf(&b, "target: %s at %s; mix %s; %d recipients\n", tgt, r.Waba.URL, s.Mix, s.Recipients)
+	if s.Preloaded > 0 {
+		fmt.Fprintf(&b, "store preloaded with %d finished messages in %.1fs (not measured)\n", s.Preloaded, s.PreloadedSeconds)
+	}
 	m := r.Machine
 	fmt.Fprintf(&b, "machine: %d CPUs", m.CPUs)
 	if m.CPUModel != "" {

@@ -18,6 +18,13 @@ var ErrStopped = errors.New("engine: committer stopped")
 // (up to max rows), stores it in one transaction and answers every waiting handler. A slow
 // fsync therefore grows the next batch instead of the queue of blocked handlers, and a
 // handler only answers 201 once its row is durable.
+//
+// Up to inFlight batches are written at once. The store's own writer (SQLite) merges
+// concurrent callers into one transaction, so with a single batch in flight the accept path
+// got at most every other of the writer's commits: a batch formed while the writer was busy
+// with the dispatcher's or the webhook outbox's work had to wait for that commit and then for
+// its own. With several in flight, a batch joins whichever transaction the writer starts next
+// (docs/benchmarks.md, session 3). On PostgreSQL they are simply concurrent transactions.
 type committer struct {
 	st      store.Store
 	max     int
@@ -29,7 +36,12 @@ type committer struct {
 	closed  bool
 	started bool
 	once    sync.Once
+	slots   chan struct{} // one token per batch being written
+	writes  sync.WaitGroup
 }
+
+// inFlight is how many group-commit batches may be written at once.
+const inFlight = 4
 
 type commitReq struct {
 	msg   store.Message
@@ -41,12 +53,13 @@ func newCommitter(st store.Store, max int, log *slog.Logger) *committer {
 		max = 1
 	}
 	return &committer{
-		st:   st,
-		max:  max,
-		log:  log,
-		in:   make(chan commitReq, max*4),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		st:    st,
+		max:   max,
+		log:   log,
+		in:    make(chan commitReq, max*4),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+		slots: make(chan struct{}, inFlight),
 	}
 }
 
@@ -96,45 +109,51 @@ func (c *committer) stop() {
 
 func (c *committer) loop() {
 	defer close(c.done)
-	batch := make([]commitReq, 0, c.max)
-	rows := make([]store.Message, 0, c.max)
+	defer c.writes.Wait()
 	for {
-		batch = batch[:0]
+		var first commitReq
 		select {
-		case r := <-c.in:
-			batch = append(batch, r)
+		case first = <-c.in:
 		case <-c.quit:
 			// Drain: nothing new can arrive once closed is set.
 			for {
-				select {
-				case r := <-c.in:
-					batch = append(batch, r)
-					if len(batch) == c.max {
-						c.write(batch, rows[:0])
-						batch = batch[:0]
-					}
-				default:
-					if len(batch) > 0 {
-						c.write(batch, rows[:0])
-					}
+				batch := c.fill(nil)
+				if len(batch) == 0 {
 					return
 				}
+				c.write(batch)
 			}
 		}
-	fill:
-		for len(batch) < c.max {
-			select {
-			case r := <-c.in:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		c.write(batch, rows[:0])
+		// Wait for a free slot before taking the rest: what arrives meanwhile joins this batch.
+		c.slots <- struct{}{}
+		batch := c.fill([]commitReq{first})
+		c.writes.Add(1)
+		go func() {
+			defer c.writes.Done()
+			defer func() { <-c.slots }()
+			c.write(batch)
+		}()
 	}
 }
 
-func (c *committer) write(batch []commitReq, rows []store.Message) {
+// fill adds what is queued to batch, up to c.max rows, without waiting.
+func (c *committer) fill(batch []commitReq) []commitReq {
+	if batch == nil {
+		batch = make([]commitReq, 0, 8)
+	}
+	for len(batch) < c.max {
+		select {
+		case r := <-c.in:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (c *committer) write(batch []commitReq) {
+	rows := make([]store.Message, 0, len(batch))
 	for _, r := range batch {
 		rows = append(rows, r.msg)
 	}

@@ -29,6 +29,11 @@ func NewIDs(node int) *IDs {
 	return &IDs{node: int64(node & 0xff), now: time.Now}
 }
 
+// NewIDsAt is NewIDs with its own clock: the bench's preload makes ids of a past time with it.
+func NewIDsAt(node int, now func() time.Time) *IDs {
+	return &IDs{node: int64(node & 0xff), now: now}
+}
+
 // Next returns a fresh id.
 func (g *IDs) Next() int64 {
 	g.mu.Lock()
