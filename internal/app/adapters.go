@@ -19,7 +19,12 @@ import (
 // renderer renders webhook payloads in the dialect of the business number, read from the
 // registry at dispatch time: Cloud values (stored as the cloud.* kinds) for numbers whose
 // WebhookDialect is cloud, On-Prem entries for every other number, the unregistered included.
-type renderer struct{ eng *engine.Engine }
+// mediaURL makes the signed `url` of inbound media in Cloud webhooks (cloud.MediaURL); nil
+// leaves it out.
+type renderer struct {
+	eng      *engine.Engine
+	mediaURL func(graphID string) string
+}
 
 // cloudHooksNumber is the registry entry of business if its webhooks are in the Cloud format.
 func cloudHooksNumber(ctx context.Context, eng *engine.Engine, business string) (engine.Number, bool, error) {
@@ -52,7 +57,7 @@ func (r renderer) Inbound(ctx context.Context, business string, id int64, from, 
 	case err != nil:
 		return "", nil, err
 	case isCloud:
-		return store.WebhookCloudMessage, cloud.InboundValue(webhookNumber(n), business, id, from, name, at, body), nil
+		return store.WebhookCloudMessage, cloud.InboundValue(webhookNumber(n), business, id, from, name, at, body, r.mediaURL), nil
 	}
 	if _, details, ok := media.DownloadError(body); ok {
 		// onprem-api.md §12, errors.md §2.6: On-Prem reports a media download failure as a

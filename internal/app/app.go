@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return float64(n)
 	})
 	a.dispatch = dispatch.New(dispatch.Options{
-		Store: st, Clock: clk, Network: a.net, Render: renderer{eng}, IDs: ids, Logger: log, Shards: cfg.Shards,
+		Store: st, Clock: clk, Network: a.net, Render: renderer{eng, a.inboundMediaURL}, IDs: ids, Logger: log, Shards: cfg.Shards,
 		WantStatus:    a.wantStatus,
 		ProfileName:   func(waID string) string { return a.net.User(waID).Name },
 		WebhooksAdded: a.webhooks.Wake,
@@ -262,6 +263,50 @@ func (a *App) URL() string {
 		return "https://" + a.Addr()
 	}
 	return "http://" + a.Addr()
+}
+
+// PublicURL is the origin clients reach waba at, for absolute URLs made outside a request:
+// the configured public_url, else the listener's URL with 127.0.0.1 for an unspecified host
+// (a client cannot connect to 0.0.0.0 or ::). Before Start it is the configured value or "".
+func (a *App) PublicURL() string {
+	addr := ""
+	if a.ln != nil {
+		addr = a.Addr()
+	}
+	return publicOrigin(a.cfg.PublicURL, a.cfg.TLS, addr)
+}
+
+// publicOrigin is PublicURL's rule over the configured URL, TLS and the listened address.
+func publicOrigin(configured string, tls bool, addr string) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/")
+	}
+	if addr == "" {
+		return ""
+	}
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// inboundMediaURL is the download URL of an inbound media for Cloud webhooks (webhooks.md
+// §2.2), on PublicURL, valid five minutes of virtual time from now (cloud-api.md §5). Before
+// the listener exists and without public_url there is no origin, and no url.
+func (a *App) inboundMediaURL(gid string) string {
+	base := a.PublicURL()
+	if base == "" {
+		return ""
+	}
+	return cloud.MediaURL(base, a.cfg.AccessToken, gid, a.clock.Now())
 }
 
 // CAPath is the generated CA certificate clients must trust (absolute), or "" when TLS is off

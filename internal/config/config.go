@@ -54,6 +54,12 @@ type Config struct {
 	// CallbackURL is the Cloud app's webhook callback URL (the App Dashboard's setting on Meta);
 	// number and WABA overrides win over it. callback_url / WABA_CALLBACK_URL.
 	CallbackURL string `yaml:"callback_url"`
+	// PublicURL is the origin clients reach waba at (scheme, host, port and any path prefix a
+	// reverse proxy strips), for absolute URLs made outside a request: the `url` of media in
+	// inbound Cloud webhooks (webhooks.md §2.2). Answers to requests (GET /{media-id}) use the
+	// request's own host instead. public_url / WABA_PUBLIC_URL; default the listener's URL,
+	// with 127.0.0.1 for an unspecified address (0.0.0.0, ::).
+	PublicURL string `yaml:"public_url"`
 	// WebhookDialect is the default number's webhook format: onprem (default; to
 	// /v1/settings/application webhooks.url) or cloud (to the Cloud callback URL).
 	// webhook_dialect / WABA_WEBHOOK_DIALECT.
@@ -192,6 +198,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	setStr(&c.AppSecret, getenv("WABA_APP_SECRET"))
 	setStr(&c.VerifyToken, getenv("WABA_VERIFY_TOKEN"))
 	setStr(&c.CallbackURL, getenv("WABA_CALLBACK_URL"))
+	setStr(&c.PublicURL, getenv("WABA_PUBLIC_URL"))
 	setStr(&c.WebhookDialect, getenv("WABA_WEBHOOK_DIALECT"))
 	setStr(&c.LogLevel, getenv("WABA_LOG_LEVEL"))
 	setStr(&c.Scenario, getenv("WABA_SCENARIO"))
@@ -312,6 +319,13 @@ func (c Config) Validate() Problems {
 	if c.CallbackURL != "" {
 		if u, err := url.Parse(c.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p = append(p, fmt.Sprintf("callback_url %q: want an http:// or https:// URL", c.CallbackURL))
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			// The value is not echoed: it may hold a password.
+			p = append(p, "public_url: want an http:// or https:// URL without user, query or fragment, e.g. https://waba.example.com")
 		}
 	}
 	if _, ok := wa.NormalizePhone(c.PhoneNumber); !ok {

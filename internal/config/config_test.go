@@ -150,3 +150,16 @@ func TestCloudIdentity(t *testing.T) {
 		t.Fatalf("want both problems, without the token, got %v", err)
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"WABA_PUBLIC_URL": "https://waba.example.com"}), io.Discard)
+	if err != nil || c.PublicURL != "https://waba.example.com" {
+		t.Fatalf("Load: %q %v", c.PublicURL, err)
+	}
+	for _, bad := range []string{"waba.example.com", "ftp://waba.example.com", "https://waba.example.com/?a=1", "https://u:p@waba.example.com"} {
+		_, err = Load(nil, env(map[string]string{"WABA_PUBLIC_URL": bad}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "public_url: want an http:// or https:// URL") || strings.Contains(err.Error(), "u:p") {
+			t.Fatalf("%q: want the problem listed, got %v", bad, err)
+		}
+	}
+}

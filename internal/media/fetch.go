@@ -57,17 +57,28 @@ type FetchError struct{ Reason string }
 
 func (e *FetchError) Error() string { return e.Reason }
 
+// TemplateDocumentRule is what a template's DOCUMENT header takes: PDF only ("documents must
+// be PDF", cloud-api.md §2.4; "Documents in media templates must be PDF", onprem-api.md §14),
+// within the document size limit.
+var TemplateDocumentRule = Rule{Document, []string{"application/pdf"}, 100 * MB}
+
 // Fetch GETs link for a message of kind and checks the answer against the kind's rule: 200,
 // a Content-Type of the kind (the first of the answer's or, when absent or generic, none
 // passes), at most the kind's size limit (read while streaming, so a huge file costs no
 // memory). client nil means a client without redirects beyond Go's default of 10.
 func Fetch(ctx context.Context, client *http.Client, link string, kind Kind, cred Credentials) (Fetched, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
 	rule, ok := RuleFor(kind)
 	if !ok {
 		return Fetched{}, &FetchError{Reason: fmt.Sprintf("%s messages carry no media", kind)}
+	}
+	return FetchRule(ctx, client, link, rule, string(kind)+" messages", cred)
+}
+
+// FetchRule is Fetch against an explicit rule; what names the media's place in failure
+// details ("image messages", "template document headers").
+func FetchRule(ctx context.Context, client *http.Client, link string, rule Rule, what string, cred Credentials) (Fetched, error) {
+	if client == nil {
+		client = http.DefaultClient
 	}
 	u, err := url.Parse(link)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -99,7 +110,7 @@ func Fetch(ctx context.Context, client *http.Client, link string, kind Kind, cre
 	ct := resp.Header.Get("Content-Type")
 	base, _, perr := mime.ParseMediaType(ct)
 	if perr != nil || !slices.Contains(rule.Types, base) {
-		return Fetched{}, &FetchError{Reason: fmt.Sprintf("The media at %s has type %q, which %s messages do not support; supported: %v", redactLink(u), ct, kind, rule.Types)}
+		return Fetched{}, &FetchError{Reason: fmt.Sprintf("The media at %s has type %q, which %s do not support; supported: %v", redactLink(u), ct, what, rule.Types)}
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, io.LimitReader(resp.Body, rule.Max+1))
@@ -107,7 +118,7 @@ func Fetch(ctx context.Context, client *http.Client, link string, kind Kind, cre
 		return Fetched{}, &FetchError{Reason: fmt.Sprintf("Downloading the media from %s failed after %d bytes: %v", redactLink(u), n, err)}
 	}
 	if n > rule.Max {
-		return Fetched{}, &FetchError{Reason: fmt.Sprintf("The media at %s is larger than the %s limit of %s messages", redactLink(u), size(rule.Max), kind)}
+		return Fetched{}, &FetchError{Reason: fmt.Sprintf("The media at %s is larger than the %s limit of %s", redactLink(u), size(rule.Max), what)}
 	}
 	return Fetched{MIME: ct, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }

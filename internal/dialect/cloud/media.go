@@ -40,6 +40,16 @@ import (
 // urlLifetime is how long a media URL works (cloud-api.md §5).
 const urlLifetime = 5 * time.Minute
 
+// WebhookMediaLifetime is how long Graph serves a media id that arrived in a webhook:
+// "Media ID lifetime | uploaded media: 30 days unless deleted; IDs from webhooks: 7 days"
+// (cloud-api.md §5). It is the Cloud view of media simulated users sent (store.MediaInbound):
+// the Graph routes answer them as unknown (100/33) once it has passed on the virtual clock,
+// whatever the number's webhook dialect, while /v1/media keeps serving them for the On-Prem
+// retention (media.Retention, 30 days: On-Prem keeps inbound media in its own media volume
+// until its garbage collector, off by default, removes them; onprem-api.md §7, §9.1). The
+// stored file is swept at its own expiry.
+const WebhookMediaLifetime = 7 * 24 * time.Hour
+
 // downloadSeg is the first path segment of media download URLs.
 const downloadSeg = "waba-media"
 
@@ -267,7 +277,7 @@ func (h *Handler) writeMediaError(w http.ResponseWriter, r *http.Request, err er
 // ("the call succeeds only if the media belongs to that number", §5). Unknown, expired, deleted
 // and not-that-number media are all noMedia.
 func (h *Handler) openOwned(r *http.Request, svc *media.Service, gid, id string) (store.Media, io.ReadCloser, error) {
-	m, rc, err := svc.Open(r.Context(), id)
+	m, rc, err := h.open(r, svc, id)
 	if e, ok := waerr.As(err); ok && e.Cond == waerr.NotFound {
 		return store.Media{}, nil, noMedia(r, gid)
 	}
@@ -287,6 +297,20 @@ func (h *Handler) openOwned(r *http.Request, svc *media.Service, gid, id string)
 	return m, rc, nil
 }
 
+// open is svc.Open with the Cloud lifetime of media from webhooks (WebhookMediaLifetime): an
+// inbound media older than that is NotFound here.
+func (h *Handler) open(r *http.Request, svc *media.Service, id string) (store.Media, io.ReadCloser, error) {
+	m, rc, err := svc.Open(r.Context(), id)
+	if err != nil {
+		return m, rc, err
+	}
+	if m.Origin == store.MediaInbound && !h.eng.Now().Before(m.CreatedAt.Add(WebhookMediaLifetime)) {
+		rc.Close()
+		return store.Media{}, nil, waerr.New(waerr.NotFound, "Media %s not found", id)
+	}
+	return m, rc, nil
+}
+
 // mediaURL: GET /{media-id}[?phone_number_id=] (cloud-api.md §5, §12 item 4). file_size is a
 // number, as in real responses (the OpenAPI spec's string is not what Graph sends).
 func (h *Handler) mediaURL(w http.ResponseWriter, r *http.Request, svc *media.Service, gid, id string) {
@@ -296,16 +320,30 @@ func (h *Handler) mediaURL(w http.ResponseWriter, r *http.Request, svc *media.Se
 		return
 	}
 	rc.Close()
-	exp := strconv.FormatInt(h.eng.Now().Add(urlLifetime).Unix(), 10)
-	u := origin(r) + "/" + downloadSeg + "/" + gid + "/" + exp + "/" + h.urlSignature(gid, exp)
+	u := signedURL(origin(r), h.tokenHash, gid, h.eng.Now())
 	writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp", "url": u,
 		"mime_type": m.MimeType, "sha256": m.SHA256, "file_size": m.Size, "id": gid})
 }
 
+// MediaURL is the download URL of media gid exactly as GET /{media-id} makes it, for the `url`
+// of inbound media in Cloud webhooks (webhooks.md §2.2 "newer payloads also carry url"): base
+// is the server's public origin (no trailing slash needed), accessToken the configured token
+// (Options.AccessToken: its hash keys the signature), now the virtual time; the URL works for
+// five minutes from now (cloud-api.md §5 "Media URL lifetime").
+func MediaURL(base, accessToken, gid string, now time.Time) string {
+	return signedURL(strings.TrimRight(base, "/"), sha256.Sum256([]byte(accessToken)), gid, now)
+}
+
+// signedURL is origin + /waba-media/{gid}/{expires}/{signature}, expiring urlLifetime after now.
+func signedURL(origin string, tokenHash [32]byte, gid string, now time.Time) string {
+	exp := strconv.FormatInt(now.Add(urlLifetime).Unix(), 10)
+	return origin + "/" + downloadSeg + "/" + gid + "/" + exp + "/" + urlSignature(tokenHash, gid, exp)
+}
+
 // urlSignature signs a download URL: HMAC-SHA256 over "<media id>/<expires>" keyed by a hash of
 // the access token's hash, in unpadded URL-safe base64.
-func (h *Handler) urlSignature(gid, exp string) string {
-	key := sha256.Sum256(append([]byte("waba media url\x00"), h.tokenHash[:]...))
+func urlSignature(tokenHash [32]byte, gid, exp string) string {
+	key := sha256.Sum256(append([]byte("waba media url\x00"), tokenHash[:]...))
 	mac := hmac.New(sha256.New, key[:])
 	mac.Write([]byte(gid + "/" + exp))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
@@ -316,7 +354,7 @@ func (h *Handler) urlSignature(gid, exp string) string {
 func (h *Handler) download(w http.ResponseWriter, r *http.Request, svc *media.Service, gid, exp, sig string) {
 	notFound := func() { w.WriteHeader(http.StatusNotFound) }
 	id, ok := media.ParseGraphID(gid)
-	if !ok || !hmac.Equal([]byte(sig), []byte(h.urlSignature(gid, exp))) {
+	if !ok || !hmac.Equal([]byte(sig), []byte(urlSignature(h.tokenHash, gid, exp))) {
 		notFound()
 		return
 	}
@@ -325,7 +363,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, svc *media.Se
 		notFound()
 		return
 	}
-	m, rc, err := svc.Open(r.Context(), id)
+	m, rc, err := h.open(r, svc, id)
 	if e, ok := waerr.As(err); ok && e.Cond == waerr.NotFound {
 		notFound()
 		return

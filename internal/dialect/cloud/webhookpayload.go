@@ -217,7 +217,15 @@ func pricingOf(origin, templateCategory string) (category string, billable bool,
 // error 131051 (§2.9), a number change names the new number in `wa_id`, local media paths
 // (`file`) are dropped and a quoted On-Prem id in `context` becomes a wamid. From v24.0 the
 // message carries `from_user_id` and the contact `user_id` (§3.7).
-func InboundValue(n WebhookNumber, business string, messageID int64, from, name string, at time.Time, body map[string]any) []byte {
+//
+// mediaURL, when not nil, makes the `url` a stored media's object carries next to its Graph id
+// (webhooks.md §2.2: "newer payloads also carry url"; the voice and sticker examples show it):
+// the signed download URL GET /{media-id} would answer (MediaURL), fetched with the bearer
+// token. It is made when the message is rendered and lives five minutes of virtual time like
+// any media URL (cloud-api.md §5); a webhook delivered later (retries, an endpoint that was
+// down) carries an expired URL, and the client calls GET /{media-id} for a fresh one, as on
+// Meta. waba adds it for every Graph version: the references do not say which version began it.
+func InboundValue(n WebhookNumber, business string, messageID int64, from, name string, at time.Time, body map[string]any, mediaURL func(graphID string) string) []byte {
 	typ, _ := body["type"].(string)
 	msg := make(map[string]any, len(body)+4)
 	for k, v := range body {
@@ -276,6 +284,11 @@ func InboundValue(n WebhookNumber, business string, messageID int64, from, name 
 			if id, ok := m["id"].(string); ok {
 				if gid, ok := media.GraphID(id); ok {
 					c["id"] = gid
+					if mediaURL != nil {
+						if u := mediaURL(gid); u != "" {
+							c["url"] = u
+						}
+					}
 				}
 			}
 			msg[kind] = c

@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"encoding/json"
+	"github.com/openwaba/waba/internal/media"
 	"regexp"
 	"testing"
 	"time"
@@ -87,10 +88,13 @@ func TestInboundValue(t *testing.T) {
 	uid := UserID(business, recipient)
 	id := wa.CloudID(5, true)
 	contacts := `"contacts":[{"profile":{"name":"Sheena"},"wa_id":"16505551234","user_id":"` + uid + `"}]`
+	gid, _ := media.GraphID("0b6f4a3c-5d2e-4f10-9a8b-7c6d5e4f3a2b")
+	mediaURL := func(g string) string { return "https://waba.example.com/waba-media/" + g + "/1750030373/sig" }
 	for _, tc := range []struct {
-		name string
-		body string
-		want string
+		name     string
+		body     string
+		mediaURL func(string) string
+		want     string
 	}{
 		{
 			name: "text reply quoting an outbound message",
@@ -103,6 +107,19 @@ func TestInboundValue(t *testing.T) {
 			body: `{"type":"voice","voice":{"id":"m1","mime_type":"audio/ogg; codecs=opus","sha256":"abc","file":"/usr/local/wamedia/x"}}`,
 			want: `{` + contacts + `,"messages":[{"audio":{"id":"m1","mime_type":"audio/ogg; codecs=opus","sha256":"abc","voice":true},"from":"16505551234","from_user_id":"` + uid + `","id":"` + id +
 				`","timestamp":"1750030073","type":"audio"}],` + meta + `}`,
+		},
+		{
+			name:     "stored image: Graph id and the signed url (webhooks.md §2.2 newer payloads)",
+			body:     `{"type":"image","image":{"id":"0b6f4a3c-5d2e-4f10-9a8b-7c6d5e4f3a2b","mime_type":"image/jpeg","sha256":"abc","caption":"Taj Mahal"}}`,
+			mediaURL: mediaURL,
+			want: `{` + contacts + `,"messages":[{"from":"16505551234","from_user_id":"` + uid + `","id":"` + id + `","image":{"caption":"Taj Mahal","id":"` + gid +
+				`","mime_type":"image/jpeg","sha256":"abc","url":"https://waba.example.com/waba-media/` + gid + `/1750030373/sig"},"timestamp":"1750030073","type":"image"}],` + meta + `}`,
+		},
+		{
+			name:     "an id that is not a stored media gets no url",
+			body:     `{"type":"sticker","sticker":{"id":"m2","mime_type":"image/webp","sha256":"abc"}}`,
+			mediaURL: mediaURL,
+			want:     `{` + contacts + `,"messages":[{"from":"16505551234","from_user_id":"` + uid + `","id":"` + id + `","sticker":{"id":"m2","mime_type":"image/webp","sha256":"abc"},"timestamp":"1750030073","type":"sticker"}],` + meta + `}`,
 		},
 		{
 			name: "unknown becomes unsupported with 131051",
@@ -123,7 +140,7 @@ func TestInboundValue(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.body), &body); err != nil {
 				t.Fatal(err)
 			}
-			got := InboundValue(num, business, 5, recipient, "Sheena", at, body)
+			got := InboundValue(num, business, 5, recipient, "Sheena", at, body, tc.mediaURL)
 			if string(got) != tc.want {
 				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
 			}

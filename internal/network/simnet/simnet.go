@@ -63,10 +63,9 @@ type Options struct {
 	Now func() time.Time
 	// ShowSecurityNotifications reports the On-Prem setting of that name (1028 vs 480).
 	ShowSecurityNotifications func(ctx context.Context) bool
-	// FetchMedia downloads a message's `link` media at hand-off (issue 5 item 3) and returns
-	// why it cannot be used, or "" when it can; provider is the On-Prem provider name or "".
-	// nil means links are not fetched.
-	FetchMedia func(ctx context.Context, kind, link, provider string) (failure string)
+	// FetchMedia downloads one `link` media of a message at hand-off (issue 5 item 3) and
+	// returns why it cannot be used, or "" when it can. nil means links are not fetched.
+	FetchMedia func(ctx context.Context, l MediaLink) (failure string)
 	// ReceiptLatency, when set, replaces the drawn receipt delays (sent → delivered,
 	// delivered → read, and the failed receipt of a user's bad device) for every user who has no
 	// fixed latency of their own: 0 makes delivered and read due at once (DESIGN §8 "zero
@@ -428,6 +427,26 @@ type payloadView struct {
 	Video    *linkView `json:"video"`
 	Document *linkView `json:"document"`
 	Sticker  *linkView `json:"sticker"`
+	// Template and Interactive are read for their media headers sent by link.
+	Template *struct {
+		Components []struct {
+			Type       string `json:"type"`
+			Parameters []struct {
+				Type     string    `json:"type"`
+				Image    *linkView `json:"image"`
+				Video    *linkView `json:"video"`
+				Document *linkView `json:"document"`
+			} `json:"parameters"`
+		} `json:"components"`
+	} `json:"template"`
+	Interactive *struct {
+		Header *struct {
+			Type     string    `json:"type"`
+			Image    *linkView `json:"image"`
+			Video    *linkView `json:"video"`
+			Document *linkView `json:"document"`
+		} `json:"header"`
+	} `json:"interactive"`
 	// Category is the template's category, stored by the engine at accept time (UTILITY,
 	// MARKETING, AUTHENTICATION); empty for other types.
 	Category string `json:"waba_category"`
@@ -441,28 +460,90 @@ type linkView struct {
 	} `json:"provider"`
 }
 
-// link returns the message's media link, its kind and provider name, if it sends one.
-func (p payloadView) link() (kind, link, provider string) {
-	var v *linkView
+// Where a link media sits in a message (MediaLink.Place).
+const (
+	PlaceMessage           = ""                   // the message's own media object: {"type":"image","image":{…}}
+	PlaceTemplateHeader    = "template header"    // template.components[type=header].parameters[].<kind>
+	PlaceInteractiveHeader = "interactive header" // interactive.header.<kind>
+)
+
+// MediaLink is one media a message names by `link`, which WhatsApp downloads when it sends the
+// message.
+type MediaLink struct {
+	Kind     string // image, audio, video, document, sticker
+	Link     string
+	Provider string // the On-Prem media provider's name (onprem-api.md §9.2), or ""
+	Place    string // PlaceMessage, PlaceTemplateHeader or PlaceInteractiveHeader
+}
+
+// links returns every media the message names by link, in the order they appear: the
+// message's own media object, a template's header parameters (cloud-api.md §2.3 "header …
+// parameters … image … link"), an interactive message's media header (cloud-api.md §2.3;
+// onprem-api.md §8.7 "a media header holds a media object (id, or link plus provider …)").
+// Today's messages carry one at most; a template with several media parameters yields each,
+// once per distinct link and kind.
+func (p payloadView) links() []MediaLink {
+	var out []MediaLink
+	add := func(kind string, v *linkView, place string) {
+		if v == nil || v.Link == "" {
+			return
+		}
+		l := MediaLink{Kind: kind, Link: v.Link, Place: place}
+		if v.Provider != nil {
+			l.Provider = v.Provider.Name
+		}
+		for _, o := range out {
+			if o.Kind == l.Kind && o.Link == l.Link && o.Provider == l.Provider && o.Place == l.Place {
+				return
+			}
+		}
+		out = append(out, l)
+	}
 	switch p.Type {
 	case "image":
-		v = p.Image
+		add(p.Type, p.Image, PlaceMessage)
 	case "audio":
-		v = p.Audio
+		add(p.Type, p.Audio, PlaceMessage)
 	case "video":
-		v = p.Video
+		add(p.Type, p.Video, PlaceMessage)
 	case "document":
-		v = p.Document
+		add(p.Type, p.Document, PlaceMessage)
 	case "sticker":
-		v = p.Sticker
+		add(p.Type, p.Sticker, PlaceMessage)
+	case "template":
+		if p.Template == nil {
+			break
+		}
+		for _, c := range p.Template.Components {
+			if !strings.EqualFold(c.Type, "header") {
+				continue
+			}
+			for _, q := range c.Parameters {
+				switch q.Type {
+				case "image":
+					add(q.Type, q.Image, PlaceTemplateHeader)
+				case "video":
+					add(q.Type, q.Video, PlaceTemplateHeader)
+				case "document":
+					add(q.Type, q.Document, PlaceTemplateHeader)
+				}
+			}
+		}
+	case "interactive":
+		if p.Interactive == nil || p.Interactive.Header == nil {
+			break
+		}
+		h := p.Interactive.Header
+		switch h.Type {
+		case "image":
+			add(h.Type, h.Image, PlaceInteractiveHeader)
+		case "video":
+			add(h.Type, h.Video, PlaceInteractiveHeader)
+		case "document":
+			add(h.Type, h.Document, PlaceInteractiveHeader)
+		}
 	}
-	if v == nil || v.Link == "" {
-		return "", "", ""
-	}
-	if v.Provider != nil {
-		provider = v.Provider.Name
-	}
-	return p.Type, v.Link, provider
+	return out
 }
 
 // pricingCategory is the Cloud conversation/pricing category of a message (webhooks.md §5):
@@ -553,11 +634,17 @@ func (n *Net) handOff(ctx context.Context, m store.Message, p payloadView, u Use
 	case !windowOpen && n.overTier(m.Peer, now):
 		return failed(m, now, waerr.SpamRateLimit, fmt.Sprintf("The business reached its messaging limit of %d unique users in 24 hours", n.opts.TierLimit)), nil
 	}
-	if kind, link, provider := p.link(); link != "" && n.opts.FetchMedia != nil {
+	if n.opts.FetchMedia != nil {
 		// WhatsApp downloads a link when it sends the message; a link it cannot use fails the
-		// message (errors.md §2.6: 131053 / 1014, asynchronous when sending by link).
-		if why := n.opts.FetchMedia(ctx, kind, link, provider); why != "" {
-			return failed(m, now, waerr.MediaUpload, why), nil
+		// message (errors.md §2.6: 131053 / 1014, asynchronous when sending by link). Header
+		// media of templates and interactive messages are fetched like the message's own. With
+		// several links (the references describe none today) they are fetched in order and the
+		// first failure wins: a failed status carries one error, and the later links need not
+		// be fetched once the message cannot be sent.
+		for _, l := range p.links() {
+			if why := n.opts.FetchMedia(ctx, l); why != "" {
+				return failed(m, now, waerr.MediaUpload, why), nil
+			}
 		}
 	}
 	conv := n.conversationFor(m, windowOpen, now)
