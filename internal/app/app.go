@@ -134,6 +134,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.webhooks = webhook.New(webhook.Options{Store: st, Clock: clk, Logger: log, SettingsFor: a.endpoint,
 		OnAttempt: a.metrics.WebhookDelivery, Client: &http.Client{Transport: a.certs}})
+	if ws, ok := st.(store.WriterStatser); ok {
+		a.metrics.SetWriterStats(ws.WriterStats)
+	}
 	a.metrics.SetQueueDepth("webhook", func() float64 {
 		n, _ := st.CountWebhooks(context.Background(), store.WebhookPending)
 		return float64(n)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,18 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// The SQLite writer's counters: the accepted message, its transitions and webhook results
+	// all went through it.
+	for _, name := range []string{"waba_store_write_transactions_total", "waba_store_write_jobs_total", "waba_store_writer_busy_seconds_total", "waba_store_commit_seconds_total"} {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("/metrics lacks %s", name)
+			continue
+		}
+		if v, err := strconv.ParseFloat(m[1], 64); err != nil || v <= 0 {
+			t.Errorf("%s = %q, want > 0", name, m[1])
 		}
 	}
 }

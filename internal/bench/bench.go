@@ -34,6 +34,7 @@ import (
 
 	"github.com/openwaba/waba/internal/app"
 	"github.com/openwaba/waba/internal/config"
+	"github.com/openwaba/waba/internal/store"
 )
 
 // Options configure a run. The zero value of a field means its default.
@@ -285,6 +286,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	waba := &target{name: "waba", base: strings.TrimRight(o.URL, "/")}
 	user, password := o.User, o.Password
 	rssPID, rssSource, rssNote := o.PID, "", ""
+	var writerStats func() store.WriterStats
 	if o.URL == "" {
 		srv, err := startInProcess(ctx, &o)
 		if err != nil {
@@ -294,6 +296,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		waba.base = srv.app.URL()
 		user, password = "admin", srv.password
 		rep.Settings.Preloaded, rep.Settings.PreloadedSeconds = o.Preload, srv.preloaded.Seconds()
+		if ws, ok := srv.app.Store().(store.WriterStatser); ok {
+			writerStats = ws.WriterStats
+		}
 		rssSource = "/proc/self/status"
 		rssNote = "in-process: the load generator and the webhook receiver share the process"
 		if o.Baseline {
@@ -335,7 +340,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rr.Baseline = runRound(ctx, &o, clk, client, base, nil, nil, i)
 		}
 		if ctx.Err() == nil {
-			ri := &roundIO{recv: recv, rssPID: rssPID, rssSource: rssSource, rssNote: rssNote}
+			ri := &roundIO{recv: recv, rssPID: rssPID, rssSource: rssSource, rssNote: rssNote, writer: writerStats}
 			rr.Waba = runRound(ctx, &o, clk, client, waba, ri, prof, i)
 		}
 		if rr.Waba != nil {
@@ -403,6 +408,7 @@ type roundIO struct {
 	rssPID    int
 	rssSource string
 	rssNote   string
+	writer    func() store.WriterStats // the in-process store's single writer, or nil
 }
 
 // profiler takes one CPU profile, over the first waba round's measured window.
@@ -475,12 +481,19 @@ func runRound(ctx context.Context, o *Options, clk *clock, client *http.Client, 
 		}
 		pr.print(line)
 	}
-	var onMeasure func()
-	if prof != nil {
-		onMeasure = prof.start
+	var w0 store.WriterStats
+	var w0At time.Duration
+	onMeasure := func() {
+		prof.start()
+		if rio != nil && rio.writer != nil {
+			w0, w0At = rio.writer(), clk.now()
+		}
 	}
 	res := r.run(ctx, onMeasure, progress)
 	prof.stop()
+	if rio != nil && rio.writer != nil && w0At > 0 {
+		res.Writer = writerUse(w0, rio.writer(), clk.now()-w0At)
+	}
 
 	if hooks != nil {
 		if hooks.statuses.Load() > 0 {
@@ -780,6 +793,29 @@ func median(rs []*Result) *Result {
 			Server:  pick(func(c *CPUUse) float64 { return c.Server }),
 			Other:   pick(func(c *CPUUse) float64 { return c.Other }),
 			Idle:    pick(func(c *CPUUse) float64 { return c.Idle }),
+		}
+	}
+	var ws []*WriterUse
+	for _, r := range rs {
+		if r.Writer != nil {
+			ws = append(ws, r.Writer)
+		}
+	}
+	out.Writer = nil
+	if len(ws) == len(rs) {
+		pick := func(f func(*WriterUse) float64) float64 {
+			v := make([]float64, len(ws))
+			for i, w := range ws {
+				v[i] = f(w)
+			}
+			return round2(medianOf(v))
+		}
+		out.Writer = &WriterUse{
+			TransactionsPerSecond: pick(func(w *WriterUse) float64 { return w.TransactionsPerSecond }),
+			JobsPerTransaction:    pick(func(w *WriterUse) float64 { return w.JobsPerTransaction }),
+			Busy:                  pick(func(w *WriterUse) float64 { return w.Busy }),
+			CommitMs:              pick(func(w *WriterUse) float64 { return w.CommitMs }),
+			RunMs:                 pick(func(w *WriterUse) float64 { return w.RunMs }),
 		}
 	}
 	var rss []*RSS

@@ -59,10 +59,13 @@ func TestEndToEndInProcess(t *testing.T) {
 	}
 	var table bytes.Buffer
 	rep.WriteTable(&table)
+	if wr := w.Writer; wr == nil || wr.TransactionsPerSecond <= 0 || wr.JobsPerTransaction < 1 || wr.Busy <= 0 || wr.CommitMs <= 0 {
+		t.Errorf("store writer figures of an in-process SQLite run: %+v", wr)
+	}
 	if rep.Settings.Preloaded != 1500 {
 		t.Errorf("settings.preloaded = %d, want 1500", rep.Settings.Preloaded)
 	}
-	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook", "store preloaded with 1500 finished messages"} {
+	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook", "store preloaded with 1500 finished messages", "store writer (SQLite's one write connection): "} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openwaba/waba/internal/store"
 )
 
 // clock gives every time in a run as a monotonic offset from one origin, so the load workers,
@@ -277,6 +279,35 @@ type Result struct {
 	// RSS is the server's resident memory at the end of the round and its peak during the
 	// round, sampled every second (waba only, when it can be read).
 	RSS *RSS `json:"rss,omitempty"`
+	// Writer is what the in-process store's single writer did in the window (SQLite only).
+	Writer *WriterUse `json:"store_writer,omitempty"`
+}
+
+// WriterUse is the single store writer over the measured window: transactions per second,
+// callers' writes per transaction, the fraction of the window it was busy (near 1: writes
+// queue behind it), and the mean time per transaction spent running the writes and committing.
+type WriterUse struct {
+	TransactionsPerSecond float64 `json:"transactions_per_second"`
+	JobsPerTransaction    float64 `json:"jobs_per_transaction"`
+	Busy                  float64 `json:"busy"`
+	RunMs                 float64 `json:"run_ms"`
+	CommitMs              float64 `json:"commit_ms"`
+}
+
+// writerUse is WriterUse between two readings taken window apart.
+func writerUse(a, b store.WriterStats, window time.Duration) *WriterUse {
+	tx := b.Transactions - a.Transactions
+	if tx <= 0 || window <= 0 {
+		return nil
+	}
+	busy, commit := b.Busy-a.Busy, b.Commit-a.Commit
+	return &WriterUse{
+		TransactionsPerSecond: round2(float64(tx) / window.Seconds()),
+		JobsPerTransaction:    round2(float64(b.Jobs-a.Jobs) / float64(tx)),
+		Busy:                  round2(busy.Seconds() / window.Seconds()),
+		RunMs:                 round3(float64(busy-commit) / float64(tx) / 1e6),
+		CommitMs:              round3(float64(commit) / float64(tx) / 1e6),
+	}
 }
 
 // RSS is resident memory in MiB, with where it was read and what it includes.

@@ -152,6 +152,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 		}
 	}
+	if w := r.Waba.Writer; w != nil {
+		fmt.Fprintf(&b, "store writer (SQLite's one write connection): %s transactions/s carrying %.1f writes each; busy %.0f%% of the window; per transaction %.2f ms running the writes + %.2f ms committing\n",
+			num(w.TransactionsPerSecond), w.JobsPerTransaction, w.Busy*100, w.RunMs, w.CommitMs)
+	}
 	if h := r.Waba.Webhook; h != nil {
 		fmt.Fprintf(&b, "webhooks at %s: ", h.URL)
 		if h.Statuses == 0 && h.Posts == 0 {

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openwaba/waba/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -156,6 +157,30 @@ func (m *Metrics) SetQueueDepth(name string, f func() float64) {
 		Name: "waba_" + name + "_queue_depth",
 		Help: "Items waiting in the " + name + " queue.",
 	}, func() float64 { return (*p.Load())() }))
+}
+
+// SetWriterStats exposes the single store writer's counters (SQLite; store.WriterStats),
+// read from f at each scrape: waba_store_write_transactions_total,
+// waba_store_write_jobs_total, waba_store_writer_busy_seconds_total and
+// waba_store_commit_seconds_total. The rate of busy seconds near 1 means writes queue behind
+// the writer (docs/benchmarks.md). Call it once.
+func (m *Metrics) SetWriterStats(f func() store.WriterStats) {
+	if m == nil {
+		return
+	}
+	counter := func(name, help string, v func(store.WriterStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return v(f()) })
+	}
+	m.reg.MustRegister(
+		counter("waba_store_write_transactions_total", "Transactions of the store's single writer (each one commit).",
+			func(s store.WriterStats) float64 { return float64(s.Transactions) }),
+		counter("waba_store_write_jobs_total", "Callers' writes (group-commit batches, dispatch steps, webhook results …) the writer's transactions carried.",
+			func(s store.WriterStats) float64 { return float64(s.Jobs) }),
+		counter("waba_store_writer_busy_seconds_total", "Time the store's single writer spent running writes and committing them.",
+			func(s store.WriterStats) float64 { return s.Busy.Seconds() }),
+		counter("waba_store_commit_seconds_total", "Part of the writer's busy time spent committing (WAL writes and fsync).",
+			func(s store.WriterStats) float64 { return s.Commit.Seconds() }),
+	)
 }
 
 // Handler serves the registry in the Prometheus text exposition format (or OpenMetrics when

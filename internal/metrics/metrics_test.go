@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openwaba/waba/internal/store"
 )
 
 // scrape fetches the exposition through Handler, as Prometheus would, and returns its lines.
@@ -183,4 +185,24 @@ func TestConcurrentUse(t *testing.T) {
 		`waba_webhook_deliveries_total{result="delivered"} 400`,
 		`waba_webhook_deliveries_total{result="failed"} 400`,
 	)
+}
+
+// TestWriterStats: the writer's counters are read from the store at each scrape, in seconds.
+func TestWriterStats(t *testing.T) {
+	m := New()
+	stats := store.WriterStats{Transactions: 3, Jobs: 7, Busy: 1500 * time.Millisecond, Commit: 250 * time.Millisecond}
+	m.SetWriterStats(func() store.WriterStats { return stats })
+	_, _, lines := scrape(t, m)
+	wantLines(t, lines,
+		`# TYPE waba_store_write_transactions_total counter`,
+		`waba_store_write_transactions_total 3`,
+		`waba_store_write_jobs_total 7`,
+		`waba_store_writer_busy_seconds_total 1.5`,
+		`waba_store_commit_seconds_total 0.25`,
+	)
+	stats.Transactions, stats.Busy = 4, 2*time.Second
+	_, _, lines = scrape(t, m)
+	wantLines(t, lines, `waba_store_write_transactions_total 4`, `waba_store_writer_busy_seconds_total 2`)
+	var nilM *Metrics
+	nilM.SetWriterStats(func() store.WriterStats { return stats }) // no panic on a nil *Metrics
 }

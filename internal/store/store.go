@@ -354,3 +354,19 @@ type Store interface {
 	// bytes, and returns how many it removed.
 	DeleteExpiredMedia(ctx context.Context, before time.Time) (int, error)
 }
+
+// WriterStats is what a store's single write path has done since it opened: transactions
+// committed (or rolled back), the callers' writes they carried, the time the writer was busy
+// (running work and committing) and the part of it spent in commit (WAL writes and fsync).
+type WriterStats struct {
+	Transactions int64
+	Jobs         int64
+	Busy         time.Duration
+	Commit       time.Duration
+}
+
+// WriterStatser is implemented by stores whose writes all go through one writer (SQLite), so
+// that /metrics and `waba bench` can show how close that writer is to saturation.
+type WriterStatser interface {
+	WriterStats() WriterStats
+}

@@ -74,7 +74,16 @@ type Store struct {
 var (
 	_ store.Store              = (*Store)(nil)
 	_ store.DueWebhooksSkipper = (*Store)(nil)
+	_ store.WriterStatser      = (*Store)(nil)
 )
+
+// WriterStats is what the single writer has done since the store opened.
+func (s *Store) WriterStats() store.WriterStats {
+	if s.w == nil {
+		return store.WriterStats{}
+	}
+	return s.w.stats()
+}
 
 // Open opens (creating if needed) the database file at path, applies the migrations that have
 // not run yet and returns the store. The directory of path must exist.

@@ -27,6 +27,10 @@ func TestWriterMergesCallers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	before := s.WriterStats()
+	if before.Transactions != 1 || before.Jobs != 1 || before.Busy <= 0 || before.Commit <= 0 || before.Commit > before.Busy {
+		t.Fatalf("writer stats after one insert: %+v", before)
+	}
 	release := make(chan struct{})
 	held := make(chan struct{})
 	go s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -95,6 +99,14 @@ func TestWriterMergesCallers(t *testing.T) {
 	}
 	if got, err := s.CountWebhooks(ctx, store.WebhookPending); err != nil || got != n-2*n/10 {
 		t.Errorf("pending webhooks = %d, %v; want %d", got, err, n-2*n/10)
+	}
+	// The held job was one transaction and the n callers queued behind it shared the next.
+	after := s.WriterStats()
+	if tx, jobs := after.Transactions-before.Transactions, after.Jobs-before.Jobs; tx != 2 || jobs != n+1 {
+		t.Errorf("writer stats: %d transactions carrying %d jobs, want 2 carrying %d", tx, jobs, n+1)
+	}
+	if after.Commit <= before.Commit || after.Busy-before.Busy < after.Commit-before.Commit {
+		t.Errorf("writer times: before %+v, after %+v", before, after)
 	}
 }
 
