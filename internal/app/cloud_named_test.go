@@ -109,6 +109,10 @@ func TestCloudNamedTemplates(t *testing.T) {
 			"Template 'components.body' has the invalid variable {{Name}}; variable names are lowercase letters, digits and '_', e.g. {{order_id}}")
 		bad("NAMED", `[{"type":"BODY","text":"Hi {{name}}","example":{"body_text_named_params":[{"param_name":"name","example":""}]}}]`,
 			"Missing mandatory parameter 'components.body.example.body_text_named_params[0].example': the example value of {{name}}")
+		bad("NAMED", `[{"type":"BODY","text":"Hi {{name}}","example":{"body_text_named_params":[{"param_name":1,"example":"Ana"}]}}]`,
+			`components[0].example is not valid: give an object with body_text [[…]] (POSITIONAL) or body_text_named_params [{"param_name":"…","example":"…"}] (NAMED), both lists of strings`)
+		bad("NAMED", `[{"type":"BODY","text":"Hi {{name}}","example":"Ana"}]`,
+			`components[0].example is not valid: give an object with body_text [[…]] (POSITIONAL) or body_text_named_params [{"param_name":"…","example":"…"}] (NAMED), both lists of strings`)
 		bad("keyed", `[{"type":"BODY","text":"Hi"}]`,
 			"parameter_format 'keyed' is not valid; use NAMED ({{order_id}}) or POSITIONAL ({{1}} … {{n}}, the default)")
 

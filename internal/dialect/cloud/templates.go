@@ -111,13 +111,13 @@ type graphComponent struct {
 
 // graphExample is a component's `example` (cloud-api.md §6). Positional templates give
 // body_text [[…]] / header_text […] (accepted and not kept), named ones the *_named_params
-// lists; header_handle is a media header's upload handle.
+// lists (kept: GET answers them). Other keys, such as a media header's header_handle, are
+// accepted and not kept.
 type graphExample struct {
 	BodyText        json.RawMessage       `json:"body_text,omitempty"`
 	HeaderText      json.RawMessage       `json:"header_text,omitempty"`
 	BodyTextNamed   []engine.NamedExample `json:"body_text_named_params,omitempty"`
 	HeaderTextNamed []engine.NamedExample `json:"header_text_named_params,omitempty"`
-	HeaderHandle    json.RawMessage       `json:"header_handle,omitempty"`
 }
 
 type graphButton struct {
@@ -193,7 +193,7 @@ func components(in []graphComponent, format string) (engine.TemplateComponents, 
 		var ex graphExample
 		if len(g.Example) > 0 && (typ == "HEADER" || typ == "BODY") {
 			if err := json.Unmarshal(g.Example, &ex); err != nil {
-				return c, waerr.New(waerr.InvalidParam, "components[%d].example is not valid: %v; give body_text [[…]] (POSITIONAL) or body_text_named_params [{\"param_name\",\"example\"}] (NAMED)", i, err)
+				return c, waerr.New(waerr.InvalidParam, "components[%d].example is not valid: give an object with body_text [[…]] (POSITIONAL) or body_text_named_params [{\"param_name\":\"…\",\"example\":\"…\"}] (NAMED), both lists of strings", i)
 			}
 		}
 		named, positional := "body_text_named_params", "body_text"
