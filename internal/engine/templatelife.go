@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -39,9 +41,13 @@ type templateLife struct {
 	// approve a template the sandbox paused a moment before.
 	writes   sync.Mutex
 	mu       sync.Mutex
-	review   time.Duration
 	onChange []func(context.Context, TemplateEvent)
 }
+
+// templateReviewKey is the store setting that holds the review delay set through the sandbox
+// (JSON {"seconds": N}), so that it survives a restart and every node of a PostgreSQL cluster
+// reviews with the same delay. Absent: DefaultTemplateReview.
+const templateReviewKey = "sandbox.template_review"
 
 // TemplateID is the Graph id of a template: a 16-digit number derived from its name and
 // language, so a template keeps its id across restarts and nodes without a stored counter.
@@ -51,20 +57,40 @@ func TemplateID(name, lang string) string {
 	return fmt.Sprint(1e15 + h.Sum64()%9e15)
 }
 
-// SetTemplateReview sets how long templates stay PENDING (≤ 0: DefaultTemplateReview).
-func (e *Engine) SetTemplateReview(d time.Duration) {
-	e.life.mu.Lock()
-	e.life.review = d
-	e.life.mu.Unlock()
+// SetTemplateReview sets how long templates stay PENDING (≤ 0: DefaultTemplateReview) and
+// stores it, so it outlives a restart.
+func (e *Engine) SetTemplateReview(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		if err := e.st.DeleteSetting(ctx, templateReviewKey); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("reset template review: %w", err)
+		}
+		return nil
+	}
+	v, _ := json.Marshal(map[string]float64{"seconds": d.Seconds()})
+	if err := e.st.PutSetting(ctx, templateReviewKey, v); err != nil {
+		return fmt.Errorf("store template review: %w", err)
+	}
+	return nil
 }
 
-func (e *Engine) templateReview() time.Duration {
-	e.life.mu.Lock()
-	defer e.life.mu.Unlock()
-	if e.life.review <= 0 {
-		return DefaultTemplateReview
+// TemplateReview is how long templates stay PENDING: the stored delay, else the default. It is
+// read from the store each time (the review asks twice a second), so a change made on another
+// node is seen at once.
+func (e *Engine) TemplateReview(ctx context.Context) (time.Duration, error) {
+	raw, err := e.st.GetSetting(ctx, templateReviewKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return DefaultTemplateReview, nil
 	}
-	return e.life.review
+	if err != nil {
+		return 0, fmt.Errorf("read template review: %w", err)
+	}
+	var v struct {
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil || v.Seconds <= 0 {
+		return 0, fmt.Errorf("setting %s: not a review delay: %q", templateReviewKey, raw)
+	}
+	return time.Duration(v.Seconds * float64(time.Second)), nil
 }
 
 // OnTemplateStatus registers fn to run after every status change of a template.
@@ -117,10 +143,10 @@ func (e *Engine) TemplateByID(ctx context.Context, id string) (Template, error) 
 	return Template{}, fmt.Errorf("template %s: %w", id, store.ErrNotFound)
 }
 
-// EditTemplate replaces a template's category and/or components (cloud-api.md §6: only
-// APPROVED, REJECTED or PAUSED templates can be edited, and an approved template's category
-// cannot change). The edited template is reviewed again.
-func (e *Engine) EditTemplate(ctx context.Context, id string, category string, comps *TemplateComponents) error {
+// EditTemplate replaces a template's category, parameter format and/or components
+// (cloud-api.md §6: only APPROVED, REJECTED or PAUSED templates can be edited, and an approved
+// template's category cannot change). The edited template is reviewed again.
+func (e *Engine) EditTemplate(ctx context.Context, id, category, format string, comps *TemplateComponents) error {
 	e.life.writes.Lock()
 	defer e.life.writes.Unlock()
 	t, err := e.TemplateByID(ctx, id)
@@ -139,11 +165,38 @@ func (e *Engine) EditTemplate(ctx context.Context, id string, category string, c
 		}
 		t.Category = category
 	}
+	if format != "" {
+		t.ParameterFormat = format
+	}
 	if comps != nil {
 		t.Components = *comps
 	}
 	t.Status, t.Reason, t.CreatedAt = StatusPending, "", e.clk.Now().UTC()
 	return e.PutTemplate(ctx, t)
+}
+
+// ImportTemplate stores a template as the sandbox's "Meta approved it" (sandbox
+// PUT /templates/{name}/{language}): with the status given (default APPROVED), replacing one of
+// the same name and language, and without the format check of PHONE_NUMBER buttons that Graph's
+// create makes. It is how a template whose phone button is not a valid number reaches the
+// registry, so that a /v1 send of it shows 2011 "Template Invalid Phone Number" (errors.md
+// §2.7), the code for a template Meta holds with a bad number. Every other check applies. No
+// status webhook is sent: nothing changed status.
+func (e *Engine) ImportTemplate(ctx context.Context, t Template) (Template, error) {
+	e.life.writes.Lock()
+	defer e.life.writes.Unlock()
+	if t.Status == "" {
+		t.Status = StatusApproved
+	}
+	t.Reason = ""
+	if t.Status == StatusRejected {
+		t.Reason = "INVALID_FORMAT"
+	}
+	t.CreatedAt = e.clk.Now().UTC()
+	if err := e.putTemplate(ctx, t, true); err != nil {
+		return Template{}, err
+	}
+	return t, nil
 }
 
 // DeleteTemplates removes every language of name, or only the one whose id is id when id is
@@ -192,7 +245,8 @@ func (e *Engine) SetTemplateStatus(ctx context.Context, name, lang, status, reas
 			t.Reason = "INVALID_FORMAT"
 		}
 	}
-	if err := e.PutTemplate(ctx, t); err != nil {
+	// A status change keeps the definition: an imported one stays as it was imported.
+	if err := e.putTemplate(ctx, t, true); err != nil {
 		return Template{}, err
 	}
 	e.templateChanged(ctx, TemplateEvent{Template: t, Event: status, Reason: orNone(t.Reason), At: e.clk.Now().UTC()})
@@ -208,7 +262,11 @@ func (e *Engine) SettleTemplates(ctx context.Context) ([]TemplateEvent, error) {
 	if err != nil {
 		return nil, err
 	}
-	now, review := e.clk.Now().UTC(), e.templateReview()
+	review, err := e.TemplateReview(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clk.Now().UTC()
 	var out []TemplateEvent
 	for _, t := range all {
 		if t.Status != StatusPending || now.Before(t.CreatedAt.Add(review)) {
@@ -218,7 +276,7 @@ func (e *Engine) SettleTemplates(ctx context.Context) ([]TemplateEvent, error) {
 		if strings.HasPrefix(t.Name, RejectPrefix) {
 			t.Status, t.Reason = StatusRejected, "INVALID_FORMAT"
 		}
-		if err := e.PutTemplate(ctx, t); err != nil {
+		if err := e.putTemplate(ctx, t, true); err != nil {
 			return out, err
 		}
 		ev := TemplateEvent{Template: t, Event: t.Status, Reason: orNone(t.Reason), At: now}

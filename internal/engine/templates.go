@@ -52,11 +52,14 @@ const (
 
 // Template is one message template in one language.
 type Template struct {
-	Name       string             `json:"name"`
-	Language   string             `json:"language"`
-	Category   string             `json:"category"`
-	Status     string             `json:"status"`
-	Components TemplateComponents `json:"components"`
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	Category string `json:"category"`
+	Status   string `json:"status"`
+	// ParameterFormat is how the variables are written (cloud-api.md §6): POSITIONAL, {{1}} …
+	// {{n}} (also "", as templates stored before NAMED existed), or NAMED, {{order_id}}.
+	ParameterFormat string             `json:"parameter_format,omitempty"`
+	Components      TemplateComponents `json:"components"`
 	// Reason is why a template was REJECTED (cloud-api.md §6: INVALID_FORMAT, …); NONE otherwise.
 	Reason string `json:"reason,omitempty"`
 	// CreatedAt is when it was created or last edited through the management API: the review
@@ -64,12 +67,26 @@ type Template struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
-// TemplateComponents are a template's parts. Variables are positional: {{1}} … {{n}}.
+// TemplateComponents are a template's parts. Variables are positional, {{1}} … {{n}}, or, in a
+// NAMED template, names: {{order_id}}.
 type TemplateComponents struct {
 	Header  *TemplateHeader  `json:"header,omitempty"`
 	Body    string           `json:"body"`
 	Footer  string           `json:"footer,omitempty"`
 	Buttons []TemplateButton `json:"buttons,omitempty"`
+	// HeaderExamples and BodyExamples give an example value for every variable of a NAMED
+	// template's header text and body: Graph's example.header_text_named_params and
+	// example.body_text_named_params (cloud-api.md §6). A POSITIONAL template has none.
+	HeaderExamples []NamedExample `json:"header_examples,omitempty"`
+	BodyExamples   []NamedExample `json:"body_examples,omitempty"`
+}
+
+// NamedExample is one entry of body_text_named_params / header_text_named_params:
+//
+//	{"param_name": "order_id", "example": "335628"}
+type NamedExample struct {
+	ParamName string `json:"param_name"`
+	Example   string `json:"example"`
 }
 
 // TemplateHeader is the optional header: TEXT (with at most one variable) or a media format.
@@ -109,7 +126,23 @@ var (
 	headerFormats      = []string{"TEXT", "IMAGE", "VIDEO", "DOCUMENT"}
 	buttonTypes        = []string{"QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE"}
 	templateVar        = regexp.MustCompile(`\{\{\s*([0-9]+)\s*\}\}`)
+	// anyVar is any {{…}}: a NAMED template's variables are checked against it, so that an
+	// {{Order-ID}} is refused rather than kept as literal text.
+	anyVar = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+	// namedVar is a variable name: lowercase letters, digits and '_' (cloud-api.md §6, Meta's
+	// `{{order_id}}`), not digits only, which is a positional variable.
+	namedVar = regexp.MustCompile(`^[a-z0-9_]*[a-z_][a-z0-9_]*$`)
 )
+
+// Parameter formats of a template (cloud-api.md §6: "parameter_format":"named"|"positional",
+// answered in upper case, §3b).
+const (
+	FormatPositional = "POSITIONAL"
+	FormatNamed      = "NAMED"
+)
+
+// IsNamed reports whether t's variables are names.
+func (t *Template) IsNamed() bool { return t.ParameterFormat == FormatNamed }
 
 // HelloWorld is Meta's sample template every new WABA starts with (issue 5 item 6). The
 // reference (shared/reference/*.md) names hello_world but does not print its text; the text is
@@ -206,10 +239,15 @@ func (e *Engine) Namespace(ctx context.Context) (string, error) {
 // PutTemplate validates a definition and stores it, replacing one with the same name and
 // language. An empty status is PENDING, as a template created through the Cloud API starts.
 func (e *Engine) PutTemplate(ctx context.Context, t Template) error {
+	return e.putTemplate(ctx, t, false)
+}
+
+// putTemplate stores t; imported relaxes the checks as ImportTemplate says.
+func (e *Engine) putTemplate(ctx context.Context, t Template, imported bool) error {
 	if t.Status == "" {
 		t.Status = StatusPending
 	}
-	if err := checkTemplateDefinition(&t); err != nil {
+	if err := checkTemplateDefinition(&t, imported); err != nil {
 		return err
 	}
 	v, err := json.Marshal(t)
@@ -305,8 +343,14 @@ func templateVars(s string) []int {
 	return out
 }
 
-// checkVars: the variables of a text are {{1}} … {{n}}, each once, none missing.
+// checkVars: the variables of a POSITIONAL text are {{1}} … {{n}}, each once, none missing; a
+// named variable ({{order_id}}) in one is a mix of the two formats (cloud-api.md §6).
 func checkVars(field, s string, max int) *waerr.Error {
+	for _, m := range anyVar.FindAllStringSubmatch(s, -1) {
+		if namedVar.MatchString(m[1]) {
+			return waerr.New(waerr.InvalidParam, "Template '%s' mixes positional and named variables: {{%s}} is a named variable but the template's parameter_format is POSITIONAL; use {{1}} to {{n}}, or create the template with parameter_format NAMED", field, m[1])
+		}
+	}
 	vars := templateVars(s)
 	if len(vars) > max {
 		return waerr.New(waerr.InvalidParam, "Template '%s' has %d variables; the maximum is %d", field, len(vars), max)
@@ -321,10 +365,68 @@ func checkVars(field, s string, max int) *waerr.Error {
 	return nil
 }
 
+// namedVars returns the variable names of a NAMED text in order of appearance.
+func namedVars(s string) []string {
+	var out []string
+	for _, m := range anyVar.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// checkNamedVars: the variables of a NAMED text are names of lowercase letters, digits and '_'
+// (cloud-api.md §6), each once; a positional {{1}} among them is a mix of the two formats; and
+// examples (exField: example.body_text_named_params or …header…) give each variable exactly
+// one non-empty example and name no other.
+func checkNamedVars(field, s string, max int, examples []NamedExample, exField string) *waerr.Error {
+	names := namedVars(s)
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		switch {
+		case n != "" && strings.Trim(n, "0123456789") == "":
+			return waerr.New(waerr.InvalidParam, "Template '%s' mixes positional and named variables: {{%s}} is positional but the template's parameter_format is NAMED; name every variable, e.g. {{order_id}}", field, n)
+		case !namedVar.MatchString(n):
+			return waerr.New(waerr.InvalidParam, "Template '%s' has the invalid variable {{%s}}; variable names are lowercase letters, digits and '_', e.g. {{order_id}}", field, clipValue(n))
+		case seen[n]:
+			return waerr.New(waerr.InvalidParam, "Template '%s' has the variable {{%s}} more than once; each name may appear once", field, n)
+		}
+		seen[n] = true
+	}
+	if len(names) > max {
+		return waerr.New(waerr.InvalidParam, "Template '%s' has %d variables; the maximum is %d", field, len(names), max)
+	}
+	given := make(map[string]bool, len(examples))
+	for i, x := range examples {
+		switch {
+		case !seen[x.ParamName]:
+			return waerr.New(waerr.InvalidParam, "Template '%s[%d].param_name' has the value '%s', which is not a variable of '%s'; its variables are: %s", exField, i, clipValue(x.ParamName), field, orNoneList(names))
+		case given[x.ParamName]:
+			return waerr.New(waerr.InvalidParam, "Template '%s[%d].param_name' has the value '%s' already given; give each variable one example", exField, i, x.ParamName)
+		case strings.TrimSpace(x.Example) == "":
+			return waerr.New(waerr.MissingParam, "Missing mandatory parameter '%s[%d].example': the example value of {{%s}}", exField, i, x.ParamName)
+		}
+		given[x.ParamName] = true
+	}
+	for _, n := range names {
+		if !given[n] {
+			return waerr.New(waerr.MissingParam, "Missing mandatory parameter '%s': variable {{%s}} of '%s' needs an example, {\"param_name\":\"%s\",\"example\":\"…\"}", exField, n, field, n)
+		}
+	}
+	return nil
+}
+
+func orNoneList(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
 // checkTemplateDefinition validates a definition (cloud-api.md §6 component rules). Its errors
 // are 1009 with details naming the field: the Cloud management codes (2388xxx) belong to the
-// Cloud dialect's management routes, which come later.
-func checkTemplateDefinition(t *Template) *waerr.Error {
+// Cloud dialect's management routes, which come later. imported (ImportTemplate) skips the
+// format check of PHONE_NUMBER buttons, which a send then reports as 2011.
+func checkTemplateDefinition(t *Template, imported bool) *waerr.Error {
 	if !isTemplateName(t.Name) || charCount(t.Name) > maxTemplateName {
 		return waerr.New(waerr.InvalidParam, "Template 'name' has invalid value '%s'; use up to %d lowercase letters, digits and '_'", clipValue(t.Name), maxTemplateName)
 	}
@@ -337,7 +439,24 @@ func checkTemplateDefinition(t *Template) *waerr.Error {
 	if !inSet(t.Status, templateStatuses) {
 		return waerr.New(waerr.InvalidParam, "Template 'status' has invalid value '%s'; use one of: %s", clipValue(t.Status), strings.Join(templateStatuses, ", "))
 	}
+	switch t.ParameterFormat {
+	case "", FormatPositional, FormatNamed:
+	default:
+		return waerr.New(waerr.InvalidParam, "Template 'parameter_format' has invalid value '%s'; use %s or %s", clipValue(t.ParameterFormat), FormatPositional, FormatNamed)
+	}
 	c := &t.Components
+	if !t.IsNamed() && (len(c.HeaderExamples) > 0 || len(c.BodyExamples) > 0) {
+		return waerr.New(waerr.InvalidParam, "Template 'components' mixes positional and named parameters: named examples (param_name) belong to a template whose parameter_format is NAMED")
+	}
+	vars := func(field, text string, max int, examples []NamedExample, exField string) *waerr.Error {
+		if t.IsNamed() {
+			return checkNamedVars(field, text, max, examples, exField)
+		}
+		return checkVars(field, text, max)
+	}
+	if len(c.HeaderExamples) > 0 && (c.Header == nil || c.Header.Format != "TEXT") {
+		return waerr.New(waerr.UnexpectedParam, "Parameter 'components.header.example.header_text_named_params' is not required: the template has no TEXT header")
+	}
 	if h := c.Header; h != nil {
 		if !inSet(h.Format, headerFormats) {
 			return waerr.New(waerr.InvalidParam, "Template 'components.header.format' has invalid value '%s'; use one of: %s", clipValue(h.Format), strings.Join(headerFormats, ", "))
@@ -349,7 +468,7 @@ func checkTemplateDefinition(t *Template) *waerr.Error {
 			if n := charCount(h.Text); n > maxTemplateHeaderText {
 				return errTooLong(waerr.InvalidParam, "components.header.text", n, maxTemplateHeaderText)
 			}
-			if e := checkVars("components.header.text", h.Text, 1); e != nil {
+			if e := vars("components.header.text", h.Text, 1, c.HeaderExamples, "components.header.example.header_text_named_params"); e != nil {
 				return e
 			}
 		} else if h.Text != "" {
@@ -362,13 +481,13 @@ func checkTemplateDefinition(t *Template) *waerr.Error {
 	if n := charCount(c.Body); n > maxTemplateBody {
 		return errTooLong(waerr.InvalidParam, "components.body", n, maxTemplateBody)
 	}
-	if e := checkVars("components.body", c.Body, maxTemplateBody); e != nil {
+	if e := vars("components.body", c.Body, maxTemplateBody, c.BodyExamples, "components.body.example.body_text_named_params"); e != nil {
 		return e
 	}
 	if n := charCount(c.Footer); n > maxTemplateFooter {
 		return errTooLong(waerr.InvalidParam, "components.footer", n, maxTemplateFooter)
 	}
-	if len(templateVars(c.Footer)) > 0 {
+	if len(templateVars(c.Footer)) > 0 || (t.IsNamed() && anyVar.MatchString(c.Footer)) {
 		return waerr.New(waerr.InvalidParam, "Template 'components.footer' has variables; a footer is fixed text")
 	}
 	if len(c.Buttons) > maxTemplateButtons {
@@ -404,12 +523,22 @@ func checkTemplateDefinition(t *Template) *waerr.Error {
 				return waerr.New(waerr.InvalidParam, "Template '%s.url' has invalid value '%s'; use an http(s) URL, optionally ending in the variable {{1}}", p, clipValue(b.URL))
 			}
 		case "PHONE_NUMBER":
-			if _, ok := wa.NormalizePhone(b.PhoneNumber); !ok || charCount(b.PhoneNumber) > maxTemplatePhone {
+			if imported && b.PhoneNumber != "" && charCount(b.PhoneNumber) <= maxTemplatePhone {
+				break // a send reports a malformed number: 2011 (ImportTemplate)
+			}
+			if !validTemplatePhone(b.PhoneNumber) {
 				return waerr.New(waerr.InvalidParam, "Template '%s.phone_number' has invalid value '%s'; use a phone number in international format, up to %d characters", p, clipValue(b.PhoneNumber), maxTemplatePhone)
 			}
 		}
 	}
 	return nil
+}
+
+// validTemplatePhone: a PHONE_NUMBER button's number, in international format, ≤ 20 characters
+// (cloud-api.md §6).
+func validTemplatePhone(s string) bool {
+	_, ok := wa.NormalizePhone(s)
+	return ok && charCount(s) <= maxTemplatePhone
 }
 
 // validHydratedURL: an absolute http(s) URL with a host and no spaces.
@@ -490,7 +619,7 @@ func (e *Engine) checkTemplateSend(ctx context.Context, m *wa.Template, d wa.Dia
 	default: // PENDING: errors.md §2.7, 2001 covers "not active"
 		return nil, "", waerr.New(waerr.TemplateMissing, "Template 'template.name' '%s' (%s) is not active: its status is %s", m.Name, lang, t.Status)
 	}
-	r, werr := renderTemplate(t, m)
+	r, werr := renderTemplate(t, m, d)
 	if werr != nil {
 		return nil, "", werr
 	}
@@ -544,8 +673,8 @@ func (e *Engine) checkHeaderMedia(ctx context.Context, t *Template, m *wa.Templa
 	return nil
 }
 
-// renderTemplate checks the parameters of m against t and renders the text.
-func renderTemplate(t *Template, m *wa.Template) (*RenderedTemplate, *waerr.Error) {
+// renderTemplate checks the parameters of m, sent in dialect d, against t and renders the text.
+func renderTemplate(t *Template, m *wa.Template, d wa.Dialect) (*RenderedTemplate, *waerr.Error) {
 	var header, body *wa.TemplateComponent
 	headerAt, bodyAt := "", ""
 	buttons := map[int]*wa.TemplateComponent{}
@@ -586,7 +715,7 @@ func renderTemplate(t *Template, m *wa.Template) (*RenderedTemplate, *waerr.Erro
 			text = h.Text
 			r.Format = "TEXT"
 		}
-		htext, err := hydrate(t.Name, "header", text, header, headerAt, maxParamHeader)
+		htext, err := hydrate(t, "header", text, header, headerAt, maxParamHeader, d)
 		if err != nil {
 			return nil, err
 		}
@@ -598,7 +727,7 @@ func renderTemplate(t *Template, m *wa.Template) (*RenderedTemplate, *waerr.Erro
 	if bodyOnly {
 		limit = maxParamBodyOnly
 	}
-	btext, err := hydrate(t.Name, "body", tc.Body, body, bodyAt, limit)
+	btext, err := hydrate(t, "body", tc.Body, body, bodyAt, limit, d)
 	if err != nil {
 		return nil, err
 	}
@@ -667,6 +796,15 @@ func renderTemplate(t *Template, m *wa.Template) (*RenderedTemplate, *waerr.Erro
 			if q != nil {
 				rb.Payload = q.Payload
 			}
+		case "PHONE_NUMBER":
+			// errors.md §2.7: 2011 "Template Invalid Phone Number". A phone button takes no
+			// parameter at send time, so the number checked is the definition's: one that reached
+			// the registry without Graph's checks (ImportTemplate) and is not a phone number in
+			// international format. Cloud has no such code; its envelope answers 131009
+			// "Parameter value is not valid" (the closest: the template holds an invalid value).
+			if !validTemplatePhone(tb.PhoneNumber) {
+				return nil, waerr.New(waerr.TemplateInvalidPhone, "Template '%s' button %d ('%s') has the phone number '%s', which is not a phone number in international format (up to %d characters); fix the template", t.Name, idx, tb.Text, clipValue(tb.PhoneNumber), maxTemplatePhone)
+			}
 		}
 		r.Buttons = append(r.Buttons, rb)
 	}
@@ -683,8 +821,23 @@ func renderTemplate(t *Template, m *wa.Template) (*RenderedTemplate, *waerr.Erro
 // hydrate replaces the variables of text with the parameters of c (nil: none sent) and checks
 // the count (2000, or 2009 when the component is absent), each value's length (2004) and the
 // result's (2005).
-func hydrate(name, part, text string, c *wa.TemplateComponent, at string, limit int) (string, *waerr.Error) {
+//
+// In a NAMED template (cloud-api.md §2.3 "Named parameters"), a Cloud send names each value's
+// variable with `parameter_name`. A parameter without one, with a name that is not a variable of
+// the component, or with a name already given is 132000 / 2000 "Template Param Count Mismatch":
+// errors.md §2.7 gives no code of its own for names, and 132000 is the one for values that do
+// not match the variables one to one, which is what each of these leaves (a variable without
+// its value). The On-Premises API has no `parameter_name` (onprem-api.md §14.1; validate.go
+// refuses it with 1010), so a /v1 send fills a NAMED template's variables in the order they
+// appear in the definition, as it fills {{1}} … {{n}}.
+func hydrate(t *Template, part, text string, c *wa.TemplateComponent, at string, limit int, d wa.Dialect) (string, *waerr.Error) {
+	name := t.Name
+	var names []string
 	want := len(templateVars(text))
+	if t.IsNamed() {
+		names = namedVars(text)
+		want = len(names)
+	}
 	if c == nil {
 		if want > 0 {
 			return "", waerr.New(waerr.TemplateRequiredComponentMissing, "Template '%s' has %d variables in its %s: 'template.components' needs a %s component with %d parameters", name, want, part, part, want)
@@ -695,6 +848,8 @@ func hydrate(name, part, text string, c *wa.TemplateComponent, at string, limit 
 		return "", waerr.New(waerr.TemplateParamCountMismatch, "Parameter '%s.parameters' has %d parameters; template '%s' expects %d in its %s", at, got, name, want, part)
 	}
 	values := make([]string, want)
+	byName := make(map[string]string, len(names))
+	givenAt := make(map[string]int, len(names))
 	for i := range c.Parameters {
 		q := &c.Parameters[i]
 		var v, field string
@@ -706,20 +861,56 @@ func hydrate(name, part, text string, c *wa.TemplateComponent, at string, limit 
 		case "date_time":
 			v, field = q.DateTime.FallbackValue, "date_time.fallback_value"
 		default:
-			return "", waerr.New(waerr.TemplateParamFormatMismatch, "Parameter '%s.parameters[%d].type' has the value '%s'; variable {{%d}} of the %s of template '%s' takes text, currency or date_time", at, i, q.Type, i+1, part, name)
+			variable := fmt.Sprintf("variable {{%d}}", i+1)
+			if t.IsNamed() {
+				variable = "each variable"
+			}
+			return "", waerr.New(waerr.TemplateParamFormatMismatch, "Parameter '%s.parameters[%d].type' has the value '%s'; %s of the %s of template '%s' takes text, currency or date_time", at, i, q.Type, variable, part, name)
 		}
 		if n := charCount(v); n > limit {
 			return "", waerr.New(waerr.TemplateParamTooLong, "Parameter '%s.parameters[%d].%s' is too long: %d characters, the maximum is %d", at, i, field, n, limit)
 		}
-		values[i] = v
-	}
-	out := templateVar.ReplaceAllStringFunc(text, func(s string) string {
-		n, _ := strconv.Atoi(templateVar.FindStringSubmatch(s)[1])
-		if n < 1 || n > len(values) {
-			return s // a stored definition PutTemplate did not check
+		switch {
+		case t.IsNamed() && d == wa.Cloud:
+			pn := q.ParameterName
+			switch {
+			case pn == "":
+				return "", waerr.New(waerr.TemplateParamCountMismatch, "Parameter '%s.parameters[%d].parameter_name' is missing; template '%s' has named parameters: give each value the name of its variable (%s)", at, i, name, strings.Join(names, ", "))
+			case !slices.Contains(names, pn):
+				return "", waerr.New(waerr.TemplateParamCountMismatch, "Parameter '%s.parameters[%d].parameter_name' has the value '%s', which is not a variable of the %s of template '%s'; its variables are: %s", at, i, clipValue(pn), part, name, strings.Join(names, ", "))
+			}
+			if j, dup := givenAt[pn]; dup {
+				return "", waerr.New(waerr.TemplateParamCountMismatch, "Parameter '%s.parameters[%d].parameter_name' has the value '%s' already used at '%s.parameters[%d]'; each variable takes one value", at, i, pn, at, j)
+			}
+			givenAt[pn] = i
+			byName[pn] = v
+		case t.IsNamed():
+			byName[names[i]] = v
+		case q.ParameterName != "":
+			// A name for a POSITIONAL template's value: the template has no variable of that
+			// name, so the value is not valid for it (1009 / 131009).
+			return "", waerr.New(waerr.InvalidParam, "Parameter '%s.parameters[%d].parameter_name' is not valid here: template '%s' has positional parameters ({{1}} … {{n}}); send the values in order without parameter_name", at, i, name)
+		default:
+			values[i] = v
 		}
-		return values[n-1]
-	})
+	}
+	var out string
+	if t.IsNamed() {
+		out = anyVar.ReplaceAllStringFunc(text, func(s string) string {
+			if v, ok := byName[anyVar.FindStringSubmatch(s)[1]]; ok {
+				return v
+			}
+			return s
+		})
+	} else {
+		out = templateVar.ReplaceAllStringFunc(text, func(s string) string {
+			n, _ := strconv.Atoi(templateVar.FindStringSubmatch(s)[1])
+			if n < 1 || n > len(values) {
+				return s // a stored definition PutTemplate did not check
+			}
+			return values[n-1]
+		})
+	}
 	if n := charCount(out); n > limit {
 		return "", waerr.New(waerr.TemplateHydratedTooLong, "The %s of template '%s' is %d characters long once its parameters are filled in; the maximum is %d", part, name, n, limit)
 	}

@@ -1318,6 +1318,17 @@ func (v *msgValidator) templateParam(pp string, q *wa.TemplateParameter, compone
 		if why := templateWhitespaceProblem(q.Text); why != "" {
 			return waerr.New(waerr.TemplateWhitespacePolicy, "Parameter '%s.text' %s; template parameters cannot contain newlines, tabs or more than 4 consecutive spaces", pp, why)
 		}
+		// Template Format Character Policy (2007 / 132007, errors.md §2.7, which names the code
+		// but gives no trigger). Our choice: a header's text parameter may not hold emoji or the
+		// WhatsApp formatting characters * _ ~ ` — Meta's template guidelines forbid them in
+		// header text, and a value would bring them in. Newlines are forbidden there too, but
+		// the whitespace rule above runs first and answers them with 2006 in every component,
+		// so a header value with a newline and an emoji is 2006.
+		if component == "header" {
+			if why := templateHeaderFormatProblem(q.Text); why != "" {
+				return waerr.New(waerr.TemplateFormatCharPolicy, "Parameter '%s.text' %s; a template header's text parameter cannot contain newlines, emoji or the formatting characters * _ ~ `", pp, why)
+			}
+		}
 	case "currency":
 		return validateCurrency(pp+".currency", q.Currency)
 	case "date_time":
@@ -1662,6 +1673,18 @@ func templateWhitespaceProblem(s string) string {
 	}
 	if strings.Contains(s, "     ") {
 		return "contains more than 4 consecutive spaces"
+	}
+	return ""
+}
+
+// templateHeaderFormatProblem returns why s breaks the header format-character policy (2007),
+// or "".
+func templateHeaderFormatProblem(s string) string {
+	if i := strings.IndexAny(s, "*_~`"); i >= 0 {
+		return fmt.Sprintf("contains the formatting character '%c'", s[i])
+	}
+	if hasEmoji(s) {
+		return "contains an emoji"
 	}
 	return ""
 }

@@ -104,6 +104,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /sandbox/v1/templates", h.listTemplates)
 	h.mux.HandleFunc("POST /sandbox/v1/templates/{name}/{language}/status", h.templateStatus)
 	h.mux.HandleFunc("PUT /sandbox/v1/templates/review", h.templateReview)
+	h.mux.HandleFunc("PUT /sandbox/v1/templates/{name}/{language}", h.importTemplate)
 	h.mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "No sandbox route "+r.Method+" "+r.URL.Path+"; see /sandbox/v1/openapi.yaml")
 	})

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/openwaba/waba/internal/engine"
@@ -13,7 +14,9 @@ import (
 // tester does. GET lists every template with its status; POST …/status moves one to APPROVED,
 // REJECTED (with a reason), PAUSED or DISABLED, which sends the Cloud
 // `message_template_status_update` webhook and changes what a send answers (2060–2062 /
-// 132015–132016); PUT /templates/review sets how long new templates stay PENDING.
+// 132015–132016); PUT /templates/review sets how long new templates stay PENDING (stored, so it
+// survives a restart); PUT /templates/{name}/{language} puts a template in the registry as if
+// Meta had approved it, skipping Graph's phone-number check (engine.ImportTemplate).
 
 func (h *Handler) listTemplates(w http.ResponseWriter, r *http.Request) {
 	list, err := h.o.Engine.Templates(r.Context())
@@ -62,9 +65,44 @@ func (h *Handler) templateReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := time.Duration(*req.Seconds * float64(time.Second))
-	h.o.Engine.SetTemplateReview(d)
+	if err := h.o.Engine.SetTemplateReview(r.Context(), d); err != nil {
+		h.fail(w, err)
+		return
+	}
 	if d <= 0 {
 		d = engine.DefaultTemplateReview
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"review_seconds": d.Seconds()})
+}
+
+// importTemplate is PUT /templates/{name}/{language}: the body is a template as GET /templates
+// lists it (category, parameter_format, components, status), without name and language, which
+// the path gives. It simulates a template approved on Meta's side: status APPROVED unless
+// given, no review, no status webhook, and a PHONE_NUMBER button's number is not checked, so a
+// /v1 send of a template with a malformed one answers 2011 (Cloud: 131009).
+func (h *Handler) importTemplate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Category        string                    `json:"category"`
+		ParameterFormat string                    `json:"parameter_format"`
+		Status          string                    `json:"status"`
+		Components      engine.TemplateComponents `json:"components"`
+	}
+	if err := readJSON(r, &req); err != nil || req.Category == "" {
+		writeError(w, http.StatusBadRequest, "invalid_body", `Send {"category": "UTILITY", "components": {"body": "Hi {{1}}", "buttons": [{"type": "PHONE_NUMBER", "text": "Call", "phone_number": "+1 555 010 2000"}]}}; optional: "parameter_format" (POSITIONAL|NAMED), "status" (default APPROVED)`)
+		return
+	}
+	t, err := h.o.Engine.ImportTemplate(r.Context(), engine.Template{
+		Name: r.PathValue("name"), Language: r.PathValue("language"),
+		Category: strings.ToUpper(req.Category), ParameterFormat: strings.ToUpper(req.ParameterFormat),
+		Status: strings.ToUpper(req.Status), Components: req.Components,
+	})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	type row struct {
+		engine.Template
+		ID string `json:"id"`
+	}
+	writeJSON(w, http.StatusOK, row{Template: t, ID: engine.TemplateID(t.Name, t.Language)})
 }

@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,8 +22,12 @@ import (
 //	GET    /{template-id}[?fields=]
 //	POST   /{template-id}                {"category"} and/or {"components":[…]}
 //
-// Letter case: category and component types are accepted in any case and answered in upper
-// case (§3b). Templates are positional ({{1}}…): parameter_format NAMED is refused with 100.
+// Letter case: category, parameter_format and component types are accepted in any case and
+// answered in upper case (§3b). parameter_format POSITIONAL (the default) writes variables
+// {{1}} … {{n}}; NAMED writes {{order_id}} and gives every variable an example in
+// example.body_text_named_params / header_text_named_params: [{"param_name","example"}] (§6).
+// Mixing the two (a {{1}} in a NAMED template, body_text examples for it, or the reverse) is
+// 100 with details, like every other definition problem.
 
 // mgmtError gives a management-route validation error Graph's generic code 100 "Invalid
 // parameter": the message-send codes (131008, 131009) belong to the messages route, and Graph's
@@ -86,7 +91,7 @@ func (h *Handler) serveTemplates(w http.ResponseWriter, r *http.Request, segs []
 			}
 			writeJSON(w, http.StatusOK, out)
 		case http.MethodPost:
-			h.editTemplate(w, r, segs[0])
+			h.editTemplate(w, r, t)
 		default:
 			h.unsupported(w, r)
 		}
@@ -104,6 +109,17 @@ type graphComponent struct {
 	Example json.RawMessage `json:"example,omitempty"`
 }
 
+// graphExample is a component's `example` (cloud-api.md §6). Positional templates give
+// body_text [[…]] / header_text […] (accepted and not kept), named ones the *_named_params
+// lists (kept: GET answers them). Other keys, such as a media header's header_handle, are
+// accepted and not kept.
+type graphExample struct {
+	BodyText        json.RawMessage       `json:"body_text,omitempty"`
+	HeaderText      json.RawMessage       `json:"header_text,omitempty"`
+	BodyTextNamed   []engine.NamedExample `json:"body_text_named_params,omitempty"`
+	HeaderTextNamed []engine.NamedExample `json:"header_text_named_params,omitempty"`
+}
+
 type graphButton struct {
 	Type        string          `json:"type"`
 	Text        string          `json:"text,omitempty"`
@@ -116,10 +132,18 @@ type graphButton struct {
 func graphTemplate(t engine.Template) map[string]any {
 	var comps []graphComponent
 	c := t.Components
-	if c.Header != nil {
-		comps = append(comps, graphComponent{Type: "HEADER", Format: c.Header.Format, Text: c.Header.Text})
+	example := func(key string, xs []engine.NamedExample) json.RawMessage {
+		if len(xs) == 0 {
+			return nil
+		}
+		b, _ := json.Marshal(map[string][]engine.NamedExample{key: xs})
+		return b
 	}
-	comps = append(comps, graphComponent{Type: "BODY", Text: c.Body})
+	if c.Header != nil {
+		comps = append(comps, graphComponent{Type: "HEADER", Format: c.Header.Format, Text: c.Header.Text,
+			Example: example("header_text_named_params", c.HeaderExamples)})
+	}
+	comps = append(comps, graphComponent{Type: "BODY", Text: c.Body, Example: example("body_text_named_params", c.BodyExamples)})
 	if c.Footer != "" {
 		comps = append(comps, graphComponent{Type: "FOOTER", Text: c.Footer})
 	}
@@ -136,7 +160,7 @@ func graphTemplate(t engine.Template) map[string]any {
 		"language":         t.Language,
 		"status":           t.Status,
 		"category":         t.Category,
-		"parameter_format": "POSITIONAL",
+		"parameter_format": cmp.Or(t.ParameterFormat, engine.FormatPositional),
 		"components":       comps,
 	}
 	if t.Status == engine.StatusRejected {
@@ -155,8 +179,9 @@ func templateNode(r *http.Request, t map[string]any) (map[string]any, error) {
 	return fields(r, "WhatsAppBusinessHSM", t, defaults)
 }
 
-// components turns Graph components into the engine's definition.
-func components(in []graphComponent) (engine.TemplateComponents, error) {
+// components turns Graph components into the engine's definition; format is the template's
+// parameter format (POSITIONAL or NAMED), which decides which examples belong.
+func components(in []graphComponent, format string) (engine.TemplateComponents, error) {
 	var c engine.TemplateComponents
 	seen := map[string]bool{}
 	for i, g := range in {
@@ -165,11 +190,31 @@ func components(in []graphComponent) (engine.TemplateComponents, error) {
 			return c, waerr.New(waerr.InvalidParam, "components[%d]: a template has at most one %s component", i, typ)
 		}
 		seen[typ] = true
+		var ex graphExample
+		if len(g.Example) > 0 && (typ == "HEADER" || typ == "BODY") {
+			if err := json.Unmarshal(g.Example, &ex); err != nil {
+				return c, waerr.New(waerr.InvalidParam, "components[%d].example is not valid: give an object with body_text [[…]] (POSITIONAL) or body_text_named_params [{\"param_name\":\"…\",\"example\":\"…\"}] (NAMED), both lists of strings", i)
+			}
+		}
+		named, positional := "body_text_named_params", "body_text"
+		hasNamed, hasPositional := ex.BodyTextNamed != nil, ex.BodyText != nil
+		if typ == "HEADER" {
+			named, positional = "header_text_named_params", "header_text"
+			hasNamed, hasPositional = ex.HeaderTextNamed != nil, ex.HeaderText != nil
+		}
+		switch {
+		case format == engine.FormatNamed && hasPositional:
+			return c, waerr.New(waerr.InvalidParam, "components[%d].example.%s mixes positional and named parameters: the template's parameter_format is NAMED; give %s: [{\"param_name\",\"example\"}]", i, positional, named)
+		case format != engine.FormatNamed && hasNamed:
+			return c, waerr.New(waerr.InvalidParam, "components[%d].example.%s mixes positional and named parameters: the template's parameter_format is POSITIONAL; set parameter_format NAMED or give %s", i, named, positional)
+		}
 		switch typ {
 		case "HEADER":
 			c.Header = &engine.TemplateHeader{Format: strings.ToUpper(g.Format), Text: g.Text}
+			c.HeaderExamples = ex.HeaderTextNamed
 		case "BODY":
 			c.Body = g.Text
+			c.BodyExamples = ex.BodyTextNamed
 		case "FOOTER":
 			c.Footer = g.Text
 		case "BUTTONS":
@@ -209,10 +254,11 @@ func (h *Handler) decodeTemplate(w http.ResponseWriter, r *http.Request) (templa
 		h.writeError(w, r, waerr.New(waerr.InvalidRequest, "The template request is not valid JSON of the expected shape: %v", err))
 		return req, false
 	}
-	if pf := strings.ToUpper(req.ParameterFormat); pf != "" && pf != "POSITIONAL" {
-		h.writeError(w, r, waerr.New(waerr.InvalidRequest, "parameter_format '%s' is not supported by this server; use POSITIONAL variables {{1}}…{{n}}", req.ParameterFormat))
+	if pf := strings.ToUpper(req.ParameterFormat); pf != "" && pf != engine.FormatPositional && pf != engine.FormatNamed {
+		h.writeError(w, r, waerr.New(waerr.InvalidRequest, "parameter_format '%s' is not valid; use NAMED ({{order_id}}) or POSITIONAL ({{1}} … {{n}}, the default)", req.ParameterFormat))
 		return req, false
 	}
+	req.ParameterFormat = strings.ToUpper(req.ParameterFormat)
 	return req, true
 }
 
@@ -227,13 +273,14 @@ func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	comps, err := components(req.Components)
+	format := cmp.Or(req.ParameterFormat, engine.FormatPositional)
+	comps, err := components(req.Components, format)
 	if err != nil {
 		h.writeError(w, r, mgmtError(err))
 		return
 	}
 	t, err := h.eng.CreateTemplate(r.Context(), engine.Template{Name: req.Name, Language: req.Language,
-		Category: strings.ToUpper(req.Category), Components: comps})
+		Category: strings.ToUpper(req.Category), ParameterFormat: format, Components: comps})
 	if err != nil {
 		h.writeError(w, r, mgmtError(err))
 		return
@@ -241,7 +288,8 @@ func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"id": engine.TemplateID(t.Name, t.Language), "status": t.Status, "category": t.Category})
 }
 
-func (h *Handler) editTemplate(w http.ResponseWriter, r *http.Request, id string) {
+func (h *Handler) editTemplate(w http.ResponseWriter, r *http.Request, t engine.Template) {
+	id := engine.TemplateID(t.Name, t.Language)
 	req, ok := h.decodeTemplate(w, r)
 	if !ok {
 		return
@@ -252,14 +300,14 @@ func (h *Handler) editTemplate(w http.ResponseWriter, r *http.Request, id string
 	}
 	var comps *engine.TemplateComponents
 	if req.Components != nil {
-		c, err := components(req.Components)
+		c, err := components(req.Components, cmp.Or(req.ParameterFormat, t.ParameterFormat, engine.FormatPositional))
 		if err != nil {
 			h.writeError(w, r, mgmtError(err))
 			return
 		}
 		comps = &c
 	}
-	if err := h.eng.EditTemplate(r.Context(), id, req.Category, comps); err != nil {
+	if err := h.eng.EditTemplate(r.Context(), id, req.Category, req.ParameterFormat, comps); err != nil {
 		h.writeError(w, r, mgmtError(err))
 		return
 	}
