@@ -420,7 +420,19 @@ func TestWebhookVerifiesCertificates(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].(map[string]any)["from"] != "15551230001" {
 		t.Fatalf("delivered body: %s", mustJSON(recv.bodies[0]))
 	}
-	waitAttempt(t, base, token, func(at map[string]any) bool { return at["status"] == float64(200) })
+	// The delivered attempt's body is not stored twice: the sandbox rebuilds it from the
+	// webhooks it carried, and it is the body the receiver got.
+	at := waitAttempt(t, base, token, func(at map[string]any) bool { return at["status"] == float64(200) })
+	var rebuilt map[string]any
+	if err := json.Unmarshal([]byte(at["request"].(string)), &rebuilt); err != nil {
+		t.Fatalf("attempt request %q: %v", at["request"], err)
+	}
+	recv.mu.Lock()
+	got := mustJSON(recv.bodies[0])
+	recv.mu.Unlock()
+	if string(mustJSON(rebuilt)) != string(got) {
+		t.Fatalf("attempt request %s, want the delivered body %s", mustJSON(rebuilt), got)
+	}
 }
 
 // waitAttempt polls GET /sandbox/v1/attempts until one matches.

@@ -40,6 +40,8 @@ type Inbound func(ctx context.Context, business, from string, body map[string]an
 type Webhooks interface {
 	Redeliver(ctx context.Context, ids []int64) (int, error)
 	RetryNow(ctx context.Context) (int, error)
+	// RequestBody is the body an attempt POSTed (a delivered attempt's is rebuilt).
+	RequestBody(ctx context.Context, a store.Attempt) ([]byte, error)
 }
 
 // Options are the sandbox's dependencies.
@@ -732,12 +734,20 @@ type attemptView struct {
 	At         time.Time `json:"at"`
 }
 
-func viewAttempts(as []store.Attempt) []attemptView {
+// viewAttempts shows attempts with the bodies they POSTed (webhook.Dispatcher.RequestBody).
+func (h *Handler) viewAttempts(ctx context.Context, as []store.Attempt) ([]attemptView, error) {
 	out := make([]attemptView, 0, len(as))
 	for _, a := range as {
-		out = append(out, attemptView{a.ID, a.URL, a.Status, a.LatencyMS, a.Error, string(a.Request), string(a.Response), a.WebhookIDs, a.At})
+		req := a.Request
+		if h.o.Webhooks != nil {
+			var err error
+			if req, err = h.o.Webhooks.RequestBody(ctx, a); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, attemptView{a.ID, a.URL, a.Status, a.LatencyMS, a.Error, string(req), string(a.Response), a.WebhookIDs, a.At})
 	}
-	return out
+	return out, nil
 }
 
 func (h *Handler) webhookAttempts(w http.ResponseWriter, r *http.Request) {
@@ -751,7 +761,12 @@ func (h *Handler) webhookAttempts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attempts": viewAttempts(as)})
+	view, err := h.viewAttempts(r.Context(), as)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"attempts": view})
 }
 
 func (h *Handler) attempts(w http.ResponseWriter, r *http.Request) {
@@ -760,7 +775,12 @@ func (h *Handler) attempts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attempts": viewAttempts(as)})
+	view, err := h.viewAttempts(r.Context(), as)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"attempts": view})
 }
 
 // redeliver: {"ids":[…]} sends those webhooks again (delivered ones included); {"all_pending":true}

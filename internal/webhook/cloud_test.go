@@ -193,7 +193,7 @@ func TestCloudDelivery(t *testing.T) {
 			hook(8, store.WebhookCloudMessage, cloudMessage(8), clk.Now()))
 		ep := &endpoint{}
 		ep.set(Endpoint{URL: rcv.url(), Dialect: DialectCloud, SignatureSecret: "app-secret", WABAID: "419561257915477"})
-		newDispatcher(t, st, clk, ep, 0)
+		d := newDispatcher(t, st, clk, ep, 0)
 
 		// The message goes out, the first status fails once.
 		eventually(t, "two POSTs", func() bool { return rcv.count() == 2 })
@@ -255,6 +255,25 @@ func TestCloudDelivery(t *testing.T) {
 		}
 		if !strings.Contains(reqs[len(reqs)-1].body, `"status":"delivered"`) {
 			t.Errorf("delivered overtook sent: last POST %s", reqs[len(reqs)-1].body)
+		}
+		// The attempt log gives every POST's exact bytes: the failed one as stored, the
+		// delivered ones rebuilt from their webhooks (so their signatures still verify).
+		as, err := st.ListAttempts(context.Background(), 0, 10)
+		if err != nil || len(as) != 4 {
+			t.Fatalf("attempts: %d, %v", len(as), err)
+		}
+		posted := map[string]bool{}
+		for _, r := range reqs {
+			posted[r.body] = true
+		}
+		for _, a := range as {
+			if stored := len(a.Request) > 0; stored != (a.Status != http.StatusOK) {
+				t.Errorf("attempt %d (HTTP %d): request stored = %v", a.ID, a.Status, stored)
+			}
+			body, err := d.RequestBody(context.Background(), a)
+			if err != nil || !posted[string(body)] {
+				t.Errorf("attempt %d: RequestBody = %s, %v; not a body that was POSTed", a.ID, body, err)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/openwaba/waba/internal/store"
@@ -135,18 +137,54 @@ func splitMessage(raw []byte) (message, contact []byte, err error) {
 	return message, contact, nil
 }
 
+// buildBody is the POST body of hooks in their dialect: Cloud's envelope with wabaID as the
+// entry id, or On-Prem's batch.
+func buildBody(wabaID string, hooks []store.Webhook) (body []byte, ids []int64, bad []store.Webhook, reason string) {
+	if isCloudKind(hooks[0].Kind) {
+		return CloudBody(wabaID, hooks)
+	}
+	return Body(hooks)
+}
+
+// RequestBody is the body attempt a POSTed. A failed attempt stored it; a delivered one did
+// not (see deliver), and its body is rebuilt from the webhooks it carried, which are never
+// changed, in id order as deliver sent them. A Cloud body takes the business's current WABA
+// id as its entry id: the one it was sent with unless the number has moved to another WABA.
+func (d *Dispatcher) RequestBody(ctx context.Context, a store.Attempt) ([]byte, error) {
+	if len(a.Request) > 0 || a.Status != http.StatusOK || a.Error != "" || len(a.WebhookIDs) == 0 {
+		return a.Request, nil
+	}
+	hooks := make([]store.Webhook, 0, len(a.WebhookIDs))
+	for _, id := range slices.Sorted(slices.Values(a.WebhookIDs)) {
+		w, err := d.o.Store.GetWebhook(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: rebuild the body of attempt %d: %w", a.ID, err)
+		}
+		hooks = append(hooks, w)
+	}
+	wabaID := ""
+	if isCloudKind(hooks[0].Kind) {
+		ep, err := d.endpoint(ctx, a.Business, DialectCloud)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: rebuild the body of attempt %d: %w", a.ID, err)
+		}
+		wabaID = ep.WABAID
+	}
+	body, _, _, _ := buildBody(wabaID, hooks)
+	return body, nil
+}
+
 // deliver POSTs one batch and records the attempt and its result.
 func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, hooks []store.Webhook) {
 	var body []byte
 	var ids []int64
 	var bad []store.Webhook
 	var reason string
+	// In id order: a message's webhooks keep their order (ids grow with creation), and the store
+	// lists an attempt's webhooks by id, so RequestBody can rebuild exactly this body.
+	hooks = slices.SortedFunc(slices.Values(hooks), func(a, b store.Webhook) int { return cmp.Compare(a.ID, b.ID) })
 	cloud := isCloudKind(hooks[0].Kind)
-	if cloud {
-		body, ids, bad, reason = CloudBody(ep.WABAID, hooks)
-	} else {
-		body, ids, bad, reason = Body(hooks)
-	}
+	body, ids, bad, reason = buildBody(ep.WABAID, hooks)
 	if len(bad) > 0 {
 		// A payload waba cannot send is a bug in its producer, not the receiver's fault: log
 		// it, and keep the webhooks pending at the longest backoff so they stay visible.
@@ -194,10 +232,17 @@ func (d *Dispatcher) deliver(ctx context.Context, business string, ep Endpoint, 
 		d.log.Info("webhook delivery failed; will retry", "business", business, "url", logURL(ep.URL),
 			"webhooks", len(ids), "status", status, "err", errText, "attempt", attempts+1, "retry_in", delay)
 	}
+	// A delivered attempt keeps no copy of its body: the webhooks it carried hold the same bytes,
+	// and writing them twice cost 7–10 % of end-to-end throughput on SQLite
+	// (docs/benchmarks.md, third session). RequestBody rebuilds it; a failed attempt keeps it.
+	kept := body
+	if ok {
+		kept = nil
+	}
 	d.record(ctx, store.Attempt{
 		Business:   business,
 		URL:        redacted(ep.URL),
-		Request:    body,
+		Request:    kept,
 		Status:     status,
 		Response:   resp,
 		LatencyMS:  latency.Milliseconds(),
