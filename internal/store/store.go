@@ -136,7 +136,8 @@ type Attempt struct {
 type WebhookFilter struct {
 	State     string
 	MessageID int64
-	Limit     int // default 100
+	IDs       []int64 // only these webhooks (nil: any)
+	Limit     int     // default 100
 }
 
 // Batch is a set of writes applied in one transaction: either all of it is durable when Apply

@@ -154,14 +154,14 @@ func (d *Dispatcher) RequestBody(ctx context.Context, a store.Attempt) ([]byte, 
 	if len(a.Request) > 0 || a.Status != http.StatusOK || a.Error != "" || len(a.WebhookIDs) == 0 {
 		return a.Request, nil
 	}
-	hooks := make([]store.Webhook, 0, len(a.WebhookIDs))
-	for _, id := range slices.Sorted(slices.Values(a.WebhookIDs)) {
-		w, err := d.o.Store.GetWebhook(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("webhook: rebuild the body of attempt %d: %w", a.ID, err)
-		}
-		hooks = append(hooks, w)
+	hooks, err := d.o.Store.ListWebhooks(ctx, store.WebhookFilter{IDs: a.WebhookIDs, Limit: len(a.WebhookIDs)})
+	if err != nil {
+		return nil, fmt.Errorf("webhook: rebuild the body of attempt %d: %w", a.ID, err)
 	}
+	if len(hooks) != len(a.WebhookIDs) {
+		return nil, fmt.Errorf("webhook: rebuild the body of attempt %d: %d of its %d webhooks are gone", a.ID, len(a.WebhookIDs)-len(hooks), len(a.WebhookIDs))
+	}
+	slices.Reverse(hooks) // newest first → id order, as deliver built the body
 	wabaID := ""
 	if isCloudKind(hooks[0].Kind) {
 		ep, err := d.endpoint(ctx, a.Business, DialectCloud)

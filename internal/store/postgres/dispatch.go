@@ -351,6 +351,10 @@ func (s *Store) ListWebhooks(ctx context.Context, f store.WebhookFilter) ([]stor
 		args = append(args, f.MessageID)
 		where = append(where, fmt.Sprintf("message_id = $%d", len(args)))
 	}
+	if f.IDs != nil {
+		args = append(args, f.IDs)
+		where = append(where, fmt.Sprintf("id = ANY($%d::bigint[])", len(args)))
+	}
 	q := "SELECT " + webhookList + " FROM webhooks"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -344,6 +344,9 @@ func (s *Store) ListWebhooks(ctx context.Context, f store.WebhookFilter) ([]stor
 	if f.MessageID != 0 {
 		where, args = append(where, "message_id = ?"), append(args, f.MessageID)
 	}
+	if f.IDs != nil {
+		where, args = append(where, "id IN (SELECT value FROM json_each(?))"), append(args, jsonIDs(f.IDs))
+	}
 	q := "SELECT " + webhookList + " FROM webhooks"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -146,6 +146,14 @@ func testApply(t *testing.T, s store.Store) {
 		want.ID = got[i].ID
 		checkWebhook(t, got[i], want)
 	}
+	// Listing by ids: only those (an unknown id is no error), newest first; an empty list is none.
+	if byID, err := s.ListWebhooks(ctx, store.WebhookFilter{IDs: []int64{got[2].ID, 999999, got[0].ID}}); err != nil ||
+		len(byID) != 2 || byID[0].ID != got[2].ID || byID[1].ID != got[0].ID {
+		t.Errorf("ListWebhooks by ids: %v, %v; want ids [%d %d]", hookIDs(byID), err, got[2].ID, got[0].ID)
+	}
+	if none, err := s.ListWebhooks(ctx, store.WebhookFilter{IDs: []int64{}}); err != nil || len(none) != 0 {
+		t.Errorf("ListWebhooks with an empty id list: %v, %v; want none", hookIDs(none), err)
+	}
 	if !(got[0].ID > 0 && got[0].ID < got[1].ID && got[1].ID < got[2].ID) {
 		t.Errorf("webhook ids %v: want positive and increasing in batch order", hookIDs(got))
 	}
