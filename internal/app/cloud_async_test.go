@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/openwaba/waba/internal/config"
 	"github.com/openwaba/waba/internal/engine"
@@ -20,13 +19,7 @@ func TestCloudAsyncCodes(t *testing.T) {
 		cfg.AppSecret = secret
 		w := newWorld(t, cfg)
 		rcv := newRawReceiver(t)
-		if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
-			r.Numbers[0].WebhookDialect = engine.DialectCloud
-			r.App.CallbackURL = rcv.URL()
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		setCloudHooks(t, w, rcv.URL(), "")
 		promo := engine.Template{Name: "weekly_promo", Language: "en_US", Category: engine.CategoryMarketing,
 			Status: engine.StatusApproved, Components: engine.TemplateComponents{Body: "Our deals of the week"}}
 		if err := w.app.Engine().PutTemplate(t.Context(), promo); err != nil {
@@ -38,28 +31,12 @@ func TestCloudAsyncCodes(t *testing.T) {
 		// failedStatus waits for the failed status of wamid and returns its single error.
 		failedStatus := func(wamid string) map[string]any {
 			t.Helper()
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				for _, req := range rcv.requests() {
-					p := checkCloudPost(t, req, secret, cfg.WABAID)
-					sts, _ := p.value["statuses"].([]any)
-					for _, s := range sts {
-						st := s.(map[string]any)
-						if st["id"] == wamid && st["status"] == "failed" {
-							errs, _ := st["errors"].([]any)
-							if len(errs) != 1 || len(sts) != 1 {
-								t.Fatalf("failed status: %s", p.raw)
-							}
-							return errs[0].(map[string]any)
-						}
-					}
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no failed status for %s", wamid)
-				}
-				w.advance(time.Second)
-				time.Sleep(30 * time.Millisecond)
+			st, p := waitCloudStatus(t, w, rcv, secret, cfg.WABAID, wamid, "failed")
+			errs, _ := st["errors"].([]any)
+			if len(errs) != 1 {
+				t.Fatalf("failed status: %s", p.raw)
 			}
+			return errs[0].(map[string]any)
 		}
 		for _, c := range []struct {
 			to, template string

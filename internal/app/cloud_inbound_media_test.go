@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/openwaba/waba/internal/config"
-	"github.com/openwaba/waba/internal/engine"
 	"github.com/openwaba/waba/internal/media"
 )
 
@@ -29,13 +28,7 @@ func TestCloudInboundMedia(t *testing.T) {
 		cfg.AppSecret = secret
 		w := newWorld(t, cfg)
 		rcv := newRawReceiver(t)
-		if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
-			r.Numbers[0].WebhookDialect = engine.DialectCloud
-			r.App.CallbackURL = rcv.URL()
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		setCloudHooks(t, w, rcv.URL(), "")
 		// inbound waits for the Cloud message from a user and returns it.
 		inbound := func(from string) map[string]any {
 			t.Helper()

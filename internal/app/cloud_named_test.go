@@ -277,18 +277,7 @@ func TestCloudTemplatePricing(t *testing.T) {
 		cfg.AppSecret = secret
 		w := newWorld(t, cfg)
 		rcv := newRawReceiver(t)
-		setNumber := func(version string) {
-			t.Helper()
-			if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
-				r.Numbers[0].WebhookDialect = engine.DialectCloud
-				r.Numbers[0].GraphVersion = version
-				r.App.CallbackURL = rcv.URL()
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		setNumber("")
+		setCloudHooks(t, w, rcv.URL(), "")
 		for _, c := range []struct{ name, category string }{{"ship_notice", "UTILITY"}, {"spring_sale", "MARKETING"}} {
 			r := graphCall(t, w, "POST", cfg.WABAID+"/message_templates", fmt.Sprintf(`{"name":%q,"language":"en_US","category":%q,"components":[{"type":"BODY","text":"Hello {{1}}","example":{"body_text":[["Ana"]]}}]}`, c.name, c.category))
 			if r.status != 200 {
@@ -363,7 +352,7 @@ func TestCloudTemplatePricing(t *testing.T) {
 		}
 		check("15551230050", "ship_notice", "utility", false)
 		check("15551230051", "spring_sale", "marketing", false)
-		setNumber("v23.0")
+		setCloudHooks(t, w, rcv.URL(), "v23.0")
 		check("15551230052", "ship_notice", "utility", true)
 		check("15551230053", "spring_sale", "marketing", true)
 	})

@@ -201,14 +201,7 @@ func TestCloudTemplateStatusWebhook(t *testing.T) {
 		cfg.AppSecret = secret
 		w := newWorld(t, cfg)
 		rcv := newRawReceiver(t)
-		_, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
-			r.Numbers[0].WebhookDialect = engine.DialectCloud
-			r.App.CallbackURL = rcv.URL()
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		setCloudHooks(t, w, rcv.URL(), "")
 		r := do(t, w.base, request{method: "POST", path: "/v24.0/" + cfg.WABAID + "/message_templates", token: moreToken,
 			body: `{"name":"shipping_update","language":"pt_BR","category":"UTILITY","components":[{"type":"BODY","text":"Seu pedido {{1}} saiu para entrega"}]}`})
 		if r.status != 200 {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,20 @@ type rawReceiver struct {
 type rawRequest struct {
 	header http.Header
 	body   []byte
+}
+
+// setCloudHooks makes the default number's webhooks Cloud ones (on Graph version, "" for the
+// default) delivered to url as the app's callback.
+func setCloudHooks(t *testing.T, w *world, url, version string) {
+	t.Helper()
+	if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
+		r.Numbers[0].WebhookDialect = engine.DialectCloud
+		r.Numbers[0].GraphVersion = version
+		r.App.CallbackURL = url
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newRawReceiver(t *testing.T) *rawReceiver {
@@ -65,6 +80,34 @@ func (r *rawReceiver) requests() []rawRequest {
 type cloudPost struct {
 	raw   []byte
 	value map[string]any
+}
+
+// waitCloudStatus waits, advancing the virtual clock, for the first status of wamid whose
+// `status` is one of statuses among the Cloud POSTs rcv got (each checked by checkCloudPost),
+// and returns it with its POST. A status POST carries one status (webhooks.md §1), else Fatal.
+func waitCloudStatus(t *testing.T, w *world, rcv *rawReceiver, secret, wabaID, wamid string, statuses ...string) (map[string]any, cloudPost) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, req := range rcv.requests() {
+			p := checkCloudPost(t, req, secret, wabaID)
+			sts, _ := p.value["statuses"].([]any)
+			for _, s := range sts {
+				st := s.(map[string]any)
+				if st["id"] == wamid && slices.Contains(statuses, st["status"].(string)) {
+					if len(sts) != 1 {
+						t.Fatalf("a status POST with %d statuses: %s", len(sts), p.raw)
+					}
+					return st, p
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %v status for %s", statuses, wamid)
+		}
+		w.advance(time.Second)
+		time.Sleep(30 * time.Millisecond)
+	}
 }
 
 // checkCloudPost verifies what every Cloud POST must be: signed with the app secret over the

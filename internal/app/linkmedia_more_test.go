@@ -8,14 +8,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openwaba/waba/internal/config"
 	"github.com/openwaba/waba/internal/engine"
 )
 
-// linkFiles is a real file server on 127.0.0.1 for link media: a JPEG, a PDF, a text file, an
-// image over the 5 MB limit, a JPEG behind a bearer token and anything else 404.
+// linkFiles is a real file server on 127.0.0.1 for link media: a JPEG, a video, PDFs, a text
+// file, an image over the 5 MB limit, JPEGs behind a bearer token (403 or 401 without it), a
+// PDF behind basic credentials, and anything else 404.
 func linkFiles(t *testing.T) *httptest.Server {
 	t.Helper()
 	jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte("x"), 1000)...)
@@ -43,6 +43,20 @@ func linkFiles(t *testing.T) *httptest.Server {
 			}
 			w.Header().Set("Content-Type", "image/jpeg")
 			w.Write(jpeg)
+		case "/bearer.jpg":
+			if r.Header.Get("Authorization") != "Bearer s3cret-token" {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "image/jpeg")
+			w.Write(jpeg)
+		case "/basic.pdf":
+			if u, p, ok := r.BasicAuth(); !ok || u != "files" || p != "pa55" {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Write([]byte("%PDF-1.4 tiny"))
 		default:
 			http.NotFound(w, r)
 		}
@@ -161,46 +175,21 @@ func TestLinkMediaHeaders(t *testing.T) {
 		t.Run("cloud", func(t *testing.T) {
 			w.t = t
 			rcv := newRawReceiver(t)
-			if _, err := w.app.Engine().UpdateRegistry(t.Context(), func(r *engine.Registry) error {
-				r.Numbers[0].WebhookDialect = engine.DialectCloud
-				r.App.CallbackURL = rcv.URL()
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			setCloudHooks(t, w, rcv.URL(), "")
 			product := `"messaging_product":"whatsapp",`
 			// outcome waits for wamid's first delivered or failed status; it returns the status
 			// and, for failed, its one error.
 			outcome := func(wamid string) (string, map[string]any) {
 				t.Helper()
-				deadline := time.Now().Add(20 * time.Second)
-				for {
-					for _, req := range rcv.requests() {
-						p := checkCloudPost(t, req, secret, cfg.WABAID)
-						sts, _ := p.value["statuses"].([]any)
-						for _, s := range sts {
-							st := s.(map[string]any)
-							if st["id"] != wamid {
-								continue
-							}
-							switch st["status"] {
-							case "delivered":
-								return "delivered", nil
-							case "failed":
-								errs, _ := st["errors"].([]any)
-								if len(errs) != 1 || len(sts) != 1 || bytes.Contains(p.raw, []byte("s3cret")) {
-									t.Fatalf("failed status: %s", p.raw)
-								}
-								return "failed", errs[0].(map[string]any)
-							}
-						}
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("no delivered or failed status for %s", wamid)
-					}
-					w.advance(time.Second)
-					time.Sleep(30 * time.Millisecond)
+				st, p := waitCloudStatus(t, w, rcv, secret, cfg.WABAID, wamid, "delivered", "failed")
+				if st["status"] == "delivered" {
+					return "delivered", nil
 				}
+				errs, _ := st["errors"].([]any)
+				if len(errs) != 1 || bytes.Contains(p.raw, []byte("s3cret")) {
+					t.Fatalf("failed status: %s", p.raw)
+				}
+				return "failed", errs[0].(map[string]any)
 			}
 			for _, ok := range []string{
 				headerTemplate(product, user, "photo_offer", "image", f+"/ok.jpg", ""),

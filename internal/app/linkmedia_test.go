@@ -1,10 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,37 +12,7 @@ import (
 // server on 127.0.0.1, with the named media provider's credentials (onprem-api.md §9.2); a
 // link that cannot be used fails the message with 1014 and details saying why.
 func TestLinkMedia(t *testing.T) {
-	jpeg := append([]byte{0xff, 0xd8, 0xff, 0xe0}, bytes.Repeat([]byte("x"), 1000)...)
-	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/ok.jpg":
-			w.Header().Set("Content-Type", "image/jpeg")
-			w.Write(jpeg)
-		case "/bearer.jpg":
-			if r.Header.Get("Authorization") != "Bearer s3cret-token" {
-				http.Error(w, "no", http.StatusUnauthorized)
-				return
-			}
-			w.Header().Set("Content-Type", "image/jpeg")
-			w.Write(jpeg)
-		case "/basic.pdf":
-			if u, p, ok := r.BasicAuth(); !ok || u != "files" || p != "pa55" {
-				http.Error(w, "no", http.StatusUnauthorized)
-				return
-			}
-			w.Header().Set("Content-Type", "application/pdf")
-			w.Write([]byte("%PDF-1.4 tiny"))
-		case "/notes.txt":
-			w.Header().Set("Content-Type", "text/plain")
-			w.Write([]byte("hello"))
-		case "/big.jpg":
-			w.Header().Set("Content-Type", "image/jpeg")
-			w.Write(bytes.Repeat([]byte{0}, 5<<20+1))
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(files.Close)
+	files := linkFiles(t)
 
 	drivers(t, func(t *testing.T, cfg config.Config) {
 		w := newWorld(t, cfg)
