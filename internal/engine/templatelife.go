@@ -217,9 +217,7 @@ func (e *Engine) DeleteTemplates(ctx context.Context, name, id string) (int, err
 		if err := e.st.DeleteSetting(ctx, key); err != nil {
 			return n, fmt.Errorf("delete template: %w", err)
 		}
-		e.templates.mu.Lock()
-		delete(e.templates.cache, key)
-		e.templates.mu.Unlock()
+		e.templates.forget(key)
 		n++
 	}
 	return n, nil

@@ -166,6 +166,18 @@ type templateState struct {
 	mu        sync.Mutex
 	namespace string
 	cache     map[string]cachedTemplate // key: templates.<name>.<language>
+	// gen counts invalidations. A lookup caches what it read only if no write invalidated the
+	// cache while it was reading: otherwise a read that began before a status change (the
+	// review's APPROVED, say) would put the old status back for templateCacheTTL.
+	gen uint64
+}
+
+// forget drops key from the cache after a write of it.
+func (ts *templateState) forget(key string) {
+	ts.mu.Lock()
+	delete(ts.cache, key)
+	ts.gen++
+	ts.mu.Unlock()
 }
 
 type cachedTemplate struct {
@@ -258,9 +270,7 @@ func (e *Engine) putTemplate(ctx context.Context, t Template, imported bool) err
 	if err := e.st.PutSetting(ctx, key, v); err != nil {
 		return fmt.Errorf("store template: %w", err)
 	}
-	e.templates.mu.Lock()
-	delete(e.templates.cache, key)
-	e.templates.mu.Unlock()
+	e.templates.forget(key)
 	return nil
 }
 
@@ -309,6 +319,7 @@ func (e *Engine) lookupTemplate(ctx context.Context, name, lang string) (*Templa
 		ts.mu.Unlock()
 		return c.t, nil
 	}
+	gen := ts.gen
 	ts.mu.Unlock()
 	var t *Template
 	raw, err := e.st.GetSetting(ctx, key)
@@ -322,6 +333,10 @@ func (e *Engine) lookupTemplate(ctx context.Context, name, lang string) (*Templa
 		return nil, fmt.Errorf("read template: %w", err)
 	}
 	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.gen != gen {
+		return t, nil // a write happened meanwhile: t may be stale, so do not cache it
+	}
 	if ts.cache == nil {
 		ts.cache = map[string]cachedTemplate{}
 	}
@@ -329,7 +344,6 @@ func (e *Engine) lookupTemplate(ctx context.Context, name, lang string) (*Templa
 		clear(ts.cache) // unknown names are cached too; do not let a client grow the map
 	}
 	ts.cache[key] = cachedTemplate{t: t, until: now.Add(templateCacheTTL)}
-	ts.mu.Unlock()
 	return t, nil
 }
 
