@@ -214,10 +214,12 @@ func (e *Engine) DeleteTemplates(ctx context.Context, name, id string) (int, err
 			continue
 		}
 		key := templateKey(t.Name, t.Language)
-		if err := e.st.DeleteSetting(ctx, key); err != nil {
+		e.templates.beginWrite(key)
+		err := e.st.DeleteSetting(ctx, key)
+		e.templates.endWrite(key)
+		if err != nil {
 			return n, fmt.Errorf("delete template: %w", err)
 		}
-		e.templates.forget(key)
 		n++
 	}
 	return n, nil

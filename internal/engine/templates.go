@@ -166,17 +166,28 @@ type templateState struct {
 	mu        sync.Mutex
 	namespace string
 	cache     map[string]cachedTemplate // key: templates.<name>.<language>
-	// gen counts invalidations. A lookup caches what it read only if no write invalidated the
-	// cache while it was reading: otherwise a read that began before a status change (the
-	// review's APPROVED, say) would put the old status back for templateCacheTTL.
-	gen uint64
+	// gen counts invalidations and writing the template writes under way. A lookup neither
+	// uses nor fills the cache while a write is under way, and caches what it read only if no
+	// write began or ended meanwhile: otherwise the old status could be served after the new
+	// one is committed (a send seeing PENDING after the review's APPROVED was visible).
+	gen     uint64
+	writing int
 }
 
-// forget drops key from the cache after a write of it.
-func (ts *templateState) forget(key string) {
+// beginWrite is called before a template's stored definition changes, endWrite after.
+func (ts *templateState) beginWrite(key string) {
 	ts.mu.Lock()
 	delete(ts.cache, key)
 	ts.gen++
+	ts.writing++
+	ts.mu.Unlock()
+}
+
+func (ts *templateState) endWrite(key string) {
+	ts.mu.Lock()
+	delete(ts.cache, key)
+	ts.gen++
+	ts.writing--
 	ts.mu.Unlock()
 }
 
@@ -267,10 +278,11 @@ func (e *Engine) putTemplate(ctx context.Context, t Template, imported bool) err
 		return fmt.Errorf("encode template: %w", err)
 	}
 	key := templateKey(t.Name, t.Language)
+	e.templates.beginWrite(key)
+	defer e.templates.endWrite(key)
 	if err := e.st.PutSetting(ctx, key, v); err != nil {
 		return fmt.Errorf("store template: %w", err)
 	}
-	e.templates.forget(key)
 	return nil
 }
 
@@ -315,7 +327,7 @@ func (e *Engine) lookupTemplate(ctx context.Context, name, lang string) (*Templa
 	now := time.Now()
 	ts := &e.templates
 	ts.mu.Lock()
-	if c, ok := ts.cache[key]; ok && now.Before(c.until) {
+	if c, ok := ts.cache[key]; ok && ts.writing == 0 && now.Before(c.until) {
 		ts.mu.Unlock()
 		return c.t, nil
 	}
@@ -334,8 +346,8 @@ func (e *Engine) lookupTemplate(ctx context.Context, name, lang string) (*Templa
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if ts.gen != gen {
-		return t, nil // a write happened meanwhile: t may be stale, so do not cache it
+	if ts.gen != gen || ts.writing > 0 {
+		return t, nil // a write began or ended meanwhile: t may be stale, so do not cache it
 	}
 	if ts.cache == nil {
 		ts.cache = map[string]cachedTemplate{}
