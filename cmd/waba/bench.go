@@ -64,7 +64,7 @@ func benchCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.StringVar(&o.WebhookAddr, "webhook-addr", "127.0.0.1:0", "listen address of the built-in webhook receiver")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the load, how long to wait at most for missing delivered webhooks")
 	setupOn := fs.Bool("setup", true, "configure the waba for end to end first: webhooks to the built-in receiver with sent statuses, the recipients' receipt latency (--latency), and, when the mix has free-form kinds, one inbound message per recipient to open its 24-hour window (needs an admin user; with --url the previous webhook URL is restored at the end)")
-	fs.StringVar(&o.Latency, "latency", "1ms", "fixed delivered and read latency given to the recipients by the setup, or \"default\" for the simulated network's own (delivered 0.2–1 s, read 1–3 s later)")
+	fs.StringVar(&o.Latency, "latency", "0", "recipients' delivered and read latency: 0 starts the in-process waba with receipt_latency 0s (with --url the server's receipt_latency decides), a positive duration is given to each recipient by the setup, \"default\" keeps the simulated network's own (delivered 0.2–1 s, read 1–3 s later)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the whole process over the first waba round's measured window to `file` (load-generator goroutines carry the label bench=loadgen)")
 	fs.StringVar(&logLevel, "log-level", "warn", "in-process waba's log level on stderr: debug, info, warn or error")

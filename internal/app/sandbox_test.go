@@ -115,7 +115,7 @@ func TestMetrics(t *testing.T) {
 	}
 	// The SQLite writer's counters: the accepted message, its transitions and webhook results
 	// all went through it.
-	for _, name := range []string{"waba_store_write_transactions_total", "waba_store_write_jobs_total", "waba_store_writer_busy_seconds_total", "waba_store_commit_seconds_total"} {
+	for _, name := range []string{"waba_store_write_transactions_total", "waba_store_write_jobs_total", "waba_store_writer_busy_seconds_total", "waba_store_commit_seconds_total", "waba_store_wal_syncs_total", "waba_store_wal_sync_seconds_total"} {
 		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(text)
 		if m == nil {
 			t.Errorf("/metrics lacks %s", name)

@@ -98,9 +98,11 @@ type Options struct {
 	// the in-process waba's store before it starts, for the "throughput with 10 million stored
 	// messages" target of DESIGN §8. Not with URL.
 	Preload int
-	// Latency is the fixed delivered and read latency given to the recipients (default "1ms",
-	// the nearest the simulated network has to zero; "default" keeps the network's own
-	// 0.2–1 s delivered and 1–3 s read).
+	// Latency is the delivered and read latency of the recipients. "0" (the default, the zero
+	// simulated latency of DESIGN §8) starts the in-process waba with receipt_latency 0s and
+	// sets nothing per recipient; with URL the server's own receipt_latency then decides. A
+	// positive duration is given to every recipient by the setup (PUT /sandbox/v1/users/…);
+	// "default" keeps the network's own 0.2–1 s delivered and 1–3 s read.
 	Latency string
 
 	// invalidEvery, when positive, leaves "to" out of every n-th message (tests).
@@ -140,7 +142,7 @@ func (o *Options) setDefaults() {
 		o.Drain = 5 * time.Second
 	}
 	if o.Latency == "" {
-		o.Latency = "1ms"
+		o.Latency = "0"
 	}
 	if o.trackLimit == 0 {
 		o.trackLimit = 200000
@@ -195,8 +197,8 @@ func (o *Options) Validate() error {
 		p = append(p, fmt.Sprintf("drain %v: must not be negative", o.Drain))
 	}
 	if o.Latency != "default" {
-		if d, err := time.ParseDuration(o.Latency); err != nil || d <= 0 {
-			p = append(p, fmt.Sprintf("latency %q: want a positive duration such as 1ms, or \"default\"", o.Latency))
+		if d, err := time.ParseDuration(o.Latency); err != nil || d < 0 {
+			p = append(p, fmt.Sprintf("latency %q: want 0, a positive duration such as 1ms, or \"default\"", o.Latency))
 		}
 	}
 	total := 0
@@ -635,6 +637,10 @@ func startInProcess(ctx context.Context, o *Options) (*inProcess, error) {
 	if o.Shards != 0 {
 		cfg.Shards = o.Shards
 	}
+	if o.zeroLatency() {
+		zero := time.Duration(0)
+		cfg.ReceiptLatency = &zero
+	}
 	// Meets the On-Prem password policy: digit, upper, lower, special.
 	cfg.AdminPassword = "Bench-" + hex.EncodeToString(rnd[:]) + "-Z9"
 	if p := cfg.Validate(); len(p) > 0 {
@@ -816,6 +822,8 @@ func median(rs []*Result) *Result {
 			Busy:                  pick(func(w *WriterUse) float64 { return w.Busy }),
 			CommitMs:              pick(func(w *WriterUse) float64 { return w.CommitMs }),
 			RunMs:                 pick(func(w *WriterUse) float64 { return w.RunMs }),
+			SyncsPerSecond:        pick(func(w *WriterUse) float64 { return w.SyncsPerSecond }),
+			SyncMs:                pick(func(w *WriterUse) float64 { return w.SyncMs }),
 		}
 	}
 	var rss []*RSS
@@ -844,4 +852,11 @@ func medianOf(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return round3((s[len(s)/2-1] + s[len(s)/2]) / 2)
+}
+
+// zeroLatency reports whether --latency asks for zero receipt latency, which only the server's
+// receipt_latency can give (a recipient's own fixed latency of 0 means "not set").
+func (o *Options) zeroLatency() bool {
+	d, err := time.ParseDuration(o.Latency)
+	return err == nil && d == 0
 }

@@ -31,7 +31,7 @@ func shortRun() Options {
 
 // TestEndToEndInProcess is the CI smoke of `waba bench`: about two seconds against an
 // in-process waba that the run configures itself (webhooks to the receiver, windows open,
-// 1 ms receipts). No timed assertion: only that nothing failed and that delivered webhooks came
+// zero receipt latency, the default). No timed assertion: only that nothing failed and that delivered webhooks came
 // back and were matched to their sends.
 func TestEndToEndInProcess(t *testing.T) {
 	o := shortRun()
@@ -43,7 +43,7 @@ func TestEndToEndInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := rep.Setup
-	if s == nil || s.Skipped != "" || s.WebhookURL != rep.WebhookURL || s.Windows != 50 || s.Latency != "1ms" {
+	if s == nil || s.Skipped != "" || s.WebhookURL != rep.WebhookURL || s.Windows != 50 || s.Latency != "0 (receipt_latency 0s)" {
 		t.Fatalf("setup: %+v (receiver %s)", s, rep.WebhookURL)
 	}
 	w := rep.Waba
@@ -65,7 +65,7 @@ func TestEndToEndInProcess(t *testing.T) {
 	if rep.Settings.Preloaded != 1500 {
 		t.Errorf("settings.preloaded = %d, want 1500", rep.Settings.Preloaded)
 	}
-	for _, want := range []string{"setup (", "latency fixed at 1ms; 50 service windows opened", "end-to-end (send → first delivered webhook", "store preloaded with 1500 finished messages", "store writer (SQLite's one write connection): "} {
+	for _, want := range []string{"setup (", "delivered and read latency: 0 (receipt_latency 0s); 50 service windows opened", "end-to-end (send → first delivered webhook", "store preloaded with 1500 finished messages", "store writer (SQLite's one write connection): "} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -74,6 +74,7 @@ func TestEndToEndInProcess(t *testing.T) {
 
 func TestRunInProcess(t *testing.T) {
 	o := shortRun()
+	o.Latency = "1ms" // given to each recipient by the setup
 	var progress bytes.Buffer
 	o.Progress = &progress
 	rep, err := Run(context.Background(), o)
@@ -106,6 +107,9 @@ func TestRunInProcess(t *testing.T) {
 	}
 	if w.Webhook == nil || !strings.HasPrefix(w.Webhook.URL, "http://127.0.0.1:") {
 		t.Fatalf("webhook: %+v", w.Webhook)
+	}
+	if s := rep.Setup; s == nil || s.Skipped != "" || s.Latency != "1ms" {
+		t.Fatalf("setup with a per-recipient latency: %+v", s)
 	}
 	if w.Webhook.Statuses == 0 && w.Webhook.Note != "end-to-end: not measured (server has no webhook configured)" {
 		t.Fatalf("no statuses arrived, note = %q", w.Webhook.Note)
@@ -486,18 +490,18 @@ func TestBodies(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	o := Options{URL: "127.0.0.1:9090", DB: "postgres://x", Concurrency: -1, Rate: -1, Recipients: 20000, PID: 1}
+	o := Options{URL: "127.0.0.1:9090", DB: "postgres://x", Concurrency: -1, Rate: -1, Recipients: 20000, PID: 1, Latency: "-1ms"}
 	err := o.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"url \"127.0.0.1:9090\"", "db: only for the in-process", "password: needed", "concurrency -1", "rate -1", "recipients 20000"} {
+	for _, want := range []string{"url \"127.0.0.1:9090\"", "db: only for the in-process", "password: needed", "concurrency -1", "rate -1", "recipients 20000", "latency \"-1ms\": want 0, a positive duration"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err, want)
 		}
 	}
 	o = Options{}
-	if err := o.Validate(); err != nil || o.Concurrency != 64 || o.Duration != 10*time.Second || o.Warmup != 2*time.Second || o.Recipients != 1000 {
+	if err := o.Validate(); err != nil || o.Concurrency != 64 || o.Duration != 10*time.Second || o.Warmup != 2*time.Second || o.Recipients != 1000 || o.Latency != "0" {
 		t.Fatalf("defaults: %v %+v", err, o)
 	}
 }

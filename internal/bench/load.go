@@ -292,6 +292,10 @@ type WriterUse struct {
 	Busy                  float64 `json:"busy"`
 	RunMs                 float64 `json:"run_ms"`
 	CommitMs              float64 `json:"commit_ms"`
+	// SyncsPerSecond and SyncMs are the WAL fsyncs that made the commits durable (off the
+	// writer goroutine, so not part of Busy) and their mean time.
+	SyncsPerSecond float64 `json:"syncs_per_second"`
+	SyncMs         float64 `json:"sync_ms"`
 }
 
 // writerUse is WriterUse between two readings taken window apart.
@@ -307,7 +311,17 @@ func writerUse(a, b store.WriterStats, window time.Duration) *WriterUse {
 		Busy:                  round2(busy.Seconds() / window.Seconds()),
 		RunMs:                 round3(float64(busy-commit) / float64(tx) / 1e6),
 		CommitMs:              round3(float64(commit) / float64(tx) / 1e6),
+		SyncsPerSecond:        round2(float64(b.Syncs-a.Syncs) / window.Seconds()),
+		SyncMs:                round3(perCall(b.Sync-a.Sync, b.Syncs-a.Syncs)),
 	}
+}
+
+// perCall is total/n in milliseconds, 0 when n is 0.
+func perCall(total time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(total) / float64(n) / 1e6
 }
 
 // RSS is resident memory in MiB, with where it was read and what it includes.

@@ -53,7 +53,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		default:
 			lat := "the network's default latency (delivered 0.2–1 s after sent, read 1–3 s later)"
 			if st.Latency != "" {
-				lat = "recipients' delivered and read latency fixed at " + st.Latency
+				lat = "recipients' delivered and read latency: " + st.Latency
 			}
 			fmt.Fprintf(&b, "setup (%gs, not measured): webhooks → receiver with sent statuses; %s; %d service windows opened\n",
 				st.Seconds, lat, st.Windows)
@@ -153,8 +153,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if w := r.Waba.Writer; w != nil {
-		fmt.Fprintf(&b, "store writer (SQLite's one write connection): %s transactions/s carrying %.1f writes each; busy %.0f%% of the window; per transaction %.2f ms running the writes + %.2f ms committing\n",
-			num(w.TransactionsPerSecond), w.JobsPerTransaction, w.Busy*100, w.RunMs, w.CommitMs)
+		fmt.Fprintf(&b, "store writer (SQLite's one write connection): %s transactions/s carrying %.1f writes each; busy %.0f%% of the window; per transaction %.2f ms running the writes + %.2f ms committing; WAL fsyncs %s/s, %.2f ms each\n",
+			num(w.TransactionsPerSecond), w.JobsPerTransaction, w.Busy*100, w.RunMs, w.CommitMs, num(w.SyncsPerSecond), w.SyncMs)
 	}
 	if h := r.Waba.Webhook; h != nil {
 		fmt.Fprintf(&b, "webhooks at %s: ", h.URL)

@@ -20,7 +20,8 @@ type Setup struct {
 	WebhookURL string `json:"webhook_url,omitempty"`
 	// PreviousWebhookURL is what the waba had before; with --url it is put back at the end.
 	PreviousWebhookURL string `json:"previous_webhook_url,omitempty"`
-	// Latency is the fixed receipt latency given to every recipient with
+	// Latency is the recipients' receipt latency: "0 (receipt_latency 0s)" for the in-process
+	// waba started with zero latency, or the fixed latency given to every recipient with
 	// PUT /sandbox/v1/users/{wa_id} {"latency":{"delivered","read"}} (empty: the simulated
 	// network's default, delivered 0.2–1 s after sent and read 1–3 s after that).
 	Latency string `json:"recipient_latency,omitempty"`
@@ -181,8 +182,14 @@ func setup(ctx context.Context, o *Options, client *http.Client, tgt *target, ho
 		return s
 	}
 	s.WebhookURL, s.PreviousWebhookURL = hookURL, prev
-	if o.Latency != "default" {
-		s.Latency = o.Latency
+	perUser := ""
+	switch {
+	case o.zeroLatency() && o.URL == "":
+		s.Latency = "0 (receipt_latency 0s)"
+	case o.zeroLatency():
+		s.Latency = "the server's receipt_latency (start it with receipt_latency: 0s for zero)"
+	case o.Latency != "default":
+		s.Latency, perUser = o.Latency, o.Latency
 	}
 	if o.mixHas(KindMedia) {
 		if s.MediaID, err = uploadImage(ctx, client, tgt); err != nil {
@@ -192,7 +199,7 @@ func setup(ctx context.Context, o *Options, client *http.Client, tgt *target, ho
 		o.mediaID = s.MediaID
 	}
 	open := o.mixNeedsWindow()
-	s.Windows, err = prepareRecipients(ctx, client, tgt, o.Recipients, s.Latency, open)
+	s.Windows, err = prepareRecipients(ctx, client, tgt, o.Recipients, perUser, open)
 	if err != nil {
 		s.Skipped = "recipients: " + err.Error()
 	}

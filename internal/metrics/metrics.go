@@ -161,8 +161,9 @@ func (m *Metrics) SetQueueDepth(name string, f func() float64) {
 
 // SetWriterStats exposes the single store writer's counters (SQLite; store.WriterStats),
 // read from f at each scrape: waba_store_write_transactions_total,
-// waba_store_write_jobs_total, waba_store_writer_busy_seconds_total and
-// waba_store_commit_seconds_total. The rate of busy seconds near 1 means writes queue behind
+// waba_store_write_jobs_total, waba_store_writer_busy_seconds_total,
+// waba_store_commit_seconds_total, waba_store_wal_syncs_total and
+// waba_store_wal_sync_seconds_total. The rate of busy seconds near 1 means writes queue behind
 // the writer (docs/benchmarks.md). Call it once.
 func (m *Metrics) SetWriterStats(f func() store.WriterStats) {
 	if m == nil {
@@ -178,8 +179,12 @@ func (m *Metrics) SetWriterStats(f func() store.WriterStats) {
 			func(s store.WriterStats) float64 { return float64(s.Jobs) }),
 		counter("waba_store_writer_busy_seconds_total", "Time the store's single writer spent running writes and committing them.",
 			func(s store.WriterStats) float64 { return s.Busy.Seconds() }),
-		counter("waba_store_commit_seconds_total", "Part of the writer's busy time spent committing (WAL writes and fsync).",
+		counter("waba_store_commit_seconds_total", "Part of the writer's busy time spent committing (writing the WAL).",
 			func(s store.WriterStats) float64 { return s.Commit.Seconds() }),
+		counter("waba_store_wal_syncs_total", "fsyncs of the write-ahead log that made the writer's commits durable before their callers were answered.",
+			func(s store.WriterStats) float64 { return float64(s.Syncs) }),
+		counter("waba_store_wal_sync_seconds_total", "Time spent in those fsyncs (beside the writer, not part of its busy time).",
+			func(s store.WriterStats) float64 { return s.Sync.Seconds() }),
 	)
 }
 

@@ -190,7 +190,8 @@ func TestConcurrentUse(t *testing.T) {
 // TestWriterStats: the writer's counters are read from the store at each scrape, in seconds.
 func TestWriterStats(t *testing.T) {
 	m := New()
-	stats := store.WriterStats{Transactions: 3, Jobs: 7, Busy: 1500 * time.Millisecond, Commit: 250 * time.Millisecond}
+	stats := store.WriterStats{Transactions: 3, Jobs: 7, Busy: 1500 * time.Millisecond, Commit: 250 * time.Millisecond,
+		Syncs: 2, Sync: 3 * time.Millisecond}
 	m.SetWriterStats(func() store.WriterStats { return stats })
 	_, _, lines := scrape(t, m)
 	wantLines(t, lines,
@@ -199,6 +200,8 @@ func TestWriterStats(t *testing.T) {
 		`waba_store_write_jobs_total 7`,
 		`waba_store_writer_busy_seconds_total 1.5`,
 		`waba_store_commit_seconds_total 0.25`,
+		`waba_store_wal_syncs_total 2`,
+		`waba_store_wal_sync_seconds_total 0.003`,
 	)
 	stats.Transactions, stats.Busy = 4, 2*time.Second
 	_, _, lines = scrape(t, m)

@@ -228,9 +228,9 @@ var ErrInvalidMediaID = errors.New("store: invalid media id")
 // the query itself (both drivers of this module do). The webhook dispatcher uses it to read
 // past the webhooks already on their way without scanning them.
 type DueWebhooksSkipper interface {
-	// DueWebhooksExcept is DueWebhooks without the webhooks whose ids are in skip: they are
-	// neither returned nor counted against limit. The per-message order rule still sees them
-	// (a skipped pending webhook holds back the newer ones of its message).
+	// DueWebhooksExcept is DueWebhooks without the webhooks whose ids are in skip (the ones
+	// being sent): they are neither returned nor counted against limit, and a skipped pending
+	// webhook holds back every newer one of its message.
 	DueWebhooksExcept(ctx context.Context, now time.Time, limit int, skip []int64) ([]Webhook, error)
 }
 
@@ -298,8 +298,11 @@ type Store interface {
 
 	// DueWebhooks returns up to limit pending webhooks with DueAt not after now, oldest DueAt
 	// first (then by id), skipping any whose message (MessageID != 0) has an older (smaller id)
-	// pending webhook, even one not yet due (lifecycle order per message); limit <= 0 returns
-	// none.
+	// pending webhook due later than it; limit <= 0 returns none. So a webhook is returned only
+	// with every older pending webhook of its message, and after them: the caller keeps a
+	// message's lifecycle order by sending them in one POST in id order, or only the oldest
+	// and the rest in a later round (webhook.inOrder). With zero receipt latency a message's
+	// sent, delivered and read are all due at once and travel together.
 	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]Webhook, error)
 	// NextWebhookDue returns the earliest DueAt of a pending webhook that the per-message rule
 	// of DueWebhooks does not hold back, or ok=false. (A webhook held back becomes claimable
@@ -358,12 +361,18 @@ type Store interface {
 
 // WriterStats is what a store's single write path has done since it opened: transactions
 // committed (or rolled back), the callers' writes they carried, the time the writer was busy
-// (running work and committing) and the part of it spent in commit (WAL writes and fsync).
+// (running work and committing) and the part of it spent in commit (writing the WAL).
+//
+// Syncs and Sync are the fsyncs that made the commits durable and their time: SQLite's writer
+// commits without fsync and a separate syncer fsyncs the write-ahead log before it answers the
+// callers, so Sync is not part of Busy.
 type WriterStats struct {
 	Transactions int64
 	Jobs         int64
 	Busy         time.Duration
 	Commit       time.Duration
+	Syncs        int64
+	Sync         time.Duration
 }
 
 // WriterStatser is implemented by stores whose writes all go through one writer (SQLite), so

@@ -146,3 +146,50 @@ func FuzzBody(f *testing.F) {
 		}
 	})
 }
+
+// TestInOrderAndTogether checks the two halves of the per-message order on the sending side: of
+// each message only the run that shares its first webhook's kind and attempt count goes out,
+// nothing of a message with a webhook in flight, and a message's run never spans two POSTs.
+func TestInOrderAndTogether(t *testing.T) {
+	st := store.WebhookStatus
+	due := []store.Webhook{
+		{ID: 1, MessageID: 7, Kind: st},
+		{ID: 2, MessageID: 8, Kind: st},
+		{ID: 3, MessageID: 7, Kind: st},
+		{ID: 4, MessageID: 0, Kind: store.WebhookError},
+		{ID: 5, MessageID: 7, Kind: st, Attempts: 1}, // another attempt count: waits, and so does 6
+		{ID: 6, MessageID: 7, Kind: st},
+		{ID: 7, MessageID: 9, Kind: st}, // 9's first is in flight: nothing of 9 goes
+		{ID: 8, MessageID: 10, Kind: st},
+		{ID: 9, MessageID: 0, Kind: store.WebhookError}, // in flight
+	}
+	busy := map[int64]struct{}{7: {}, 9: {}}
+	var got []int64
+	for _, w := range inOrder(due, busy) {
+		got = append(got, w.ID)
+	}
+	if want := []int64{1, 2, 3, 4, 8}; !slices.Equal(got, want) {
+		t.Errorf("inOrder = %v, want %v", got, want)
+	}
+
+	// Message 7's run is cut by the POST size: its second webhook must wait for a later round
+	// rather than race the first in a concurrent POST; message 8's lies in one POST.
+	posts := together([][]store.Webhook{
+		{{ID: 1, MessageID: 7}, {ID: 2, MessageID: 8}},
+		{{ID: 3, MessageID: 8}, {ID: 4, MessageID: 0}},
+		{{ID: 5, MessageID: 7}},
+		{{ID: 6, MessageID: 11}, {ID: 7, MessageID: 11}},
+	})
+	var sizes [][]int64
+	for _, p := range posts {
+		var ids []int64
+		for _, w := range p {
+			ids = append(ids, w.ID)
+		}
+		sizes = append(sizes, ids)
+	}
+	want := [][]int64{{1, 2}, {4}, {6, 7}}
+	if !slices.EqualFunc(sizes, want, slices.Equal) {
+		t.Errorf("together = %v, want %v", sizes, want)
+	}
+}

@@ -89,13 +89,11 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 		return storeRetry
 	}
 
-	// Group by business, oldest first, leaving out what is already on its way.
+	// Group by business, oldest first, leaving out what is already on its way and what would
+	// overtake an older webhook of its message.
 	var order []string
 	byBusiness := map[string][]store.Webhook{}
-	for _, w := range due {
-		if _, ok := busy[w.ID]; ok {
-			continue
-		}
+	for _, w := range inOrder(due, busy) {
 		if _, seen := byBusiness[w.Business]; !seen {
 			order = append(order, w.Business)
 		}
@@ -132,7 +130,7 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 				d.park(ctx, business, g.hooks, now)
 				continue
 			}
-			for _, b := range batches(g.hooks, d.o.MaxBatch, ep) {
+			for _, b := range together(batches(g.hooks, d.o.MaxBatch, ep)) {
 				if !d.launch(ctx, business, ep, b) {
 					break // the endpoint is at max_concurrent_requests; a finished POST wakes us
 				}
@@ -166,6 +164,74 @@ func (d *Dispatcher) endpoint(ctx context.Context, business, dialect string) (En
 		return d.o.SettingsFor(ctx, business, dialect)
 	}
 	return d.o.Settings(ctx, business)
+}
+
+// inOrder is what of due may go out this round, in due's order. The store returns a webhook
+// only together with, and after, every older pending webhook of its message
+// (store.Store.DueWebhooks), so a message's webhooks keep their order if they travel in one
+// POST (deliver sends a POST's entries in id order). batches groups by kind and attempt count,
+// so of each message this keeps the run of webhooks that share the kind and attempt count of
+// its first, and leaves the rest, and everything behind them, for a later round; together then
+// keeps each run in one POST. A webhook already on its way (busy) is left out, and so is
+// everything newer of its message (the store's skip list does the same; this covers a store
+// without one).
+func inOrder(due []store.Webhook, busy map[int64]struct{}) []store.Webhook {
+	type run struct {
+		kind     string
+		attempts int
+		closed   bool
+	}
+	runs := map[int64]*run{}
+	out := make([]store.Webhook, 0, len(due))
+	for _, w := range due {
+		_, sending := busy[w.ID]
+		if w.MessageID == 0 {
+			if !sending {
+				out = append(out, w)
+			}
+			continue
+		}
+		r := runs[w.MessageID]
+		switch {
+		case r == nil && sending:
+			runs[w.MessageID] = &run{closed: true}
+			continue
+		case r == nil:
+			runs[w.MessageID] = &run{kind: w.Kind, attempts: w.Attempts}
+		case r.closed:
+			continue
+		case sending || w.Kind != r.kind || w.Attempts != r.attempts:
+			r.closed = true
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// together keeps each message's webhooks in the first POST that carries one of them: a later
+// POST may be sent at the same time and must not overtake it. What it drops stays pending and
+// goes out in a later round (a Cloud endpoint without batching takes one webhook per POST, so
+// a message's statuses go one round after another, as before).
+func together(posts [][]store.Webhook) [][]store.Webhook {
+	first := map[int64]int{}
+	out := posts[:0:0]
+	for i, p := range posts {
+		kept := p[:0:0]
+		for _, w := range p {
+			if w.MessageID != 0 {
+				if j, seen := first[w.MessageID]; seen && j != i {
+					continue
+				}
+				first[w.MessageID] = i
+			}
+			kept = append(kept, w)
+		}
+		if len(kept) > 0 {
+			out = append(out, kept)
+		}
+	}
+	return out
 }
 
 // readAhead is how many full POSTs beyond those in flight one round reads.

@@ -213,18 +213,26 @@ func (s *Store) scanWebhooks(what string, rows *sql.Rows, err error) ([]store.We
 	return hooks, nil
 }
 
-// claimable is the per-message order rule: a pending webhook w may go out unless an older
-// pending webhook of the same message exists (a seek in webhooks_message). The state literal
-// lets SQLite use the partial indexes.
-const claimable = `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
-	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id))`
+// claimable is the per-message order rule (store.Store.DueWebhooks): a pending webhook w may go
+// out unless an older pending webhook of its message is due later than w or is being sent
+// (held in the JSON array ?2 of the Except query): a seek in webhooks_message. An older one due
+// no later than w comes before it in (due_at, id) order, so it is in the same read and the
+// caller sends both in one POST. The state literal lets SQLite use the partial indexes.
+func claimable(skip bool) string {
+	held := "o.due_at > w.due_at"
+	if skip {
+		held = "(o.due_at > w.due_at OR o.id IN (SELECT value FROM json_each(?2)))"
+	}
+	return `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
+	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id AND ` + held + `))`
+}
 
 // The outbox's hot reads, prepared once (see Store).
 var (
-	dueWebhooksQuery       = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND " + claimable + " ORDER BY w.due_at, w.id LIMIT ?"
-	dueWebhooksExceptQuery = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND w.id NOT IN (SELECT value FROM json_each(?)) AND " +
-		claimable + " ORDER BY w.due_at, w.id LIMIT ?"
-	nextWebhookDueQuery = "SELECT w.due_at FROM webhooks AS w WHERE " + claimable + " ORDER BY w.due_at, w.id LIMIT 1"
+	dueWebhooksQuery       = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ?1 AND " + claimable(false) + " ORDER BY w.due_at, w.id LIMIT ?2"
+	dueWebhooksExceptQuery = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ?1 AND w.id NOT IN (SELECT value FROM json_each(?2)) AND " +
+		claimable(true) + " ORDER BY w.due_at, w.id LIMIT ?3"
+	nextWebhookDueQuery = "SELECT w.due_at FROM webhooks AS w WHERE " + claimable(false) + " ORDER BY w.due_at, w.id LIMIT 1"
 )
 
 // DueWebhooks walks webhooks_due in (due_at, id) order.
@@ -233,7 +241,19 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 		return []store.Webhook{}, nil
 	}
 	rows, err := s.dueWebhooks.QueryContext(ctx, toDB(now), limit)
-	return s.scanWebhooks("due webhooks", rows, err)
+	return s.durable(s.scanWebhooks("due webhooks", rows, err))
+}
+
+// durable returns what a read of the outbox found once it is on disk (see syncer): the caller
+// POSTs it, and a receiver must never see a webhook that a power loss could take back.
+func (s *Store) durable(hooks []store.Webhook, err error) ([]store.Webhook, error) {
+	if err != nil || len(hooks) == 0 {
+		return hooks, err
+	}
+	if err := s.sync.waitDurable(); err != nil {
+		return nil, fmt.Errorf("sqlite: due webhooks: %w", err)
+	}
+	return hooks, nil
 }
 
 // DueWebhooksExcept is DueWebhooks without the webhooks in skip (store.DueWebhooksSkipper).
@@ -245,7 +265,7 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 		return []store.Webhook{}, nil
 	}
 	rows, err := s.dueWebhooksExcept.QueryContext(ctx, toDB(now), jsonIDs(skip), limit)
-	return s.scanWebhooks("due webhooks", rows, err)
+	return s.durable(s.scanWebhooks("due webhooks", rows, err))
 }
 
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
@@ -438,25 +458,19 @@ func (s *Store) CountWebhooks(ctx context.Context, state string) (int64, error) 
 // ResetTraffic empties the traffic tables in one transaction. AUTOINCREMENT keeps counting, so
 // no webhook or attempt id is ever reused.
 func (s *Store) ResetTraffic(ctx context.Context) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: reset traffic: begin: %w", err)
-	}
-	defer tx.Rollback()
-	for _, table := range []string{"messages", "webhooks", "attempts", "attempt_webhooks"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
-			return fmt.Errorf("sqlite: reset traffic: %s: %w", table, err)
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, table := range []string{"messages", "webhooks", "attempts", "attempt_webhooks"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table); err != nil {
+				return fmt.Errorf("sqlite: reset traffic: %s: %w", table, err)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: reset traffic: commit: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // DeleteSetting removes a setting; a missing one is not an error.
 func (s *Store) DeleteSetting(ctx context.Context, key string) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key); err != nil {
+	if _, err := s.exec(ctx, "DELETE FROM settings WHERE key = ?", key); err != nil {
 		return fmt.Errorf("sqlite: delete setting %q: %w", key, err)
 	}
 	return nil

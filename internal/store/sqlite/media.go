@@ -92,7 +92,7 @@ func (s *Store) CreateMedia(ctx context.Context, m store.Media, body io.Reader) 
 	m.CreatedAt = fromDB(toDB(m.CreatedAt))
 	m.ExpiresAt = fromDB(toDB(m.ExpiresAt))
 
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO media ("+mediaList+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	if _, err := s.exec(ctx, "INSERT INTO media ("+mediaList+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		m.ID, m.Business, m.MimeType, m.SHA256, m.Size, m.Filename, m.Origin, toDB(m.CreatedAt), toDB(m.ExpiresAt)); err != nil {
 		if isUniqueViolation(err) {
 			return store.Media{}, fmt.Errorf("%w: %w", store.ErrExists, err)
@@ -101,7 +101,7 @@ func (s *Store) CreateMedia(ctx context.Context, m store.Media, body io.Reader) 
 	}
 	if err := os.Rename(tmp.Name(), mediaPath(dir, m.ID)); err != nil {
 		// Without its file the row would name nothing: take it back.
-		if _, derr := s.write.ExecContext(context.WithoutCancel(ctx), "DELETE FROM media WHERE id = ?", m.ID); derr != nil {
+		if _, derr := s.exec(context.WithoutCancel(ctx), "DELETE FROM media WHERE id = ?", m.ID); derr != nil {
 			err = errors.Join(err, fmt.Errorf("remove the row again: %w", derr))
 		}
 		return store.Media{}, err
@@ -161,7 +161,7 @@ func (s *Store) DeleteMedia(ctx context.Context, id string) error {
 	if !store.ValidMediaID(id) {
 		return fmt.Errorf("sqlite: delete media %q: %w", id, store.ErrNotFound)
 	}
-	res, err := s.write.ExecContext(ctx, "DELETE FROM media WHERE id = ?", id)
+	res, err := s.exec(ctx, "DELETE FROM media WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete media %s: %w", id, err)
 	}
@@ -188,20 +188,24 @@ func (s *Store) removeMediaFile(dir, id string) {
 // DeleteExpiredMedia deletes the expired rows and their files, and also removes temporary files
 // older than staleTemp that a crash left behind.
 func (s *Store) DeleteExpiredMedia(ctx context.Context, before time.Time) (int, error) {
-	rows, err := s.write.QueryContext(ctx, "DELETE FROM media WHERE expires_at <= ? RETURNING id", toDB(before))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired media: %w", err)
-	}
 	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("sqlite: delete expired media: %w", err)
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, "DELETE FROM media WHERE expires_at <= ? RETURNING id", toDB(before))
+		if err != nil {
+			return err
 		}
-		ids = append(ids, id)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return errors.Join(rows.Err(), rows.Close())
+	})
+	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired media: %w", err)
 	}
 	dir, err := s.mediaDir(ctx)

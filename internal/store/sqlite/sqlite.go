@@ -63,6 +63,7 @@ type Store struct {
 	insertHook bulk      // multi-row INSERTs of webhooks on the writer
 	transition *sql.Stmt // one Transition on the writer
 	w          *writer   // merges concurrent writes into one transaction
+	sync       *syncer   // makes the writer's commits durable before they are answered
 
 	// Hot reads, prepared once on the read pool (each connection keeps its own copy).
 	dueMessages, nextDue, lastInbound, dueWebhooks, dueWebhooksExcept, nextWebhookDue *sql.Stmt
@@ -103,7 +104,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 			"busy_timeout(" + busy + ")",
 			"foreign_keys(1)",
 			"journal_mode(WAL)",
-			"synchronous(FULL)",
+			// Commits write the WAL without fsync; the syncer fsyncs it before any caller is
+			// answered (syncer.go), so an answered write survives a power loss as with FULL.
+			"synchronous(NORMAL)",
 			// Multi-row INSERTs inside a transaction keep a statement journal so that a failing
 			// row can undo its statement; in memory it costs no write syscalls.
 			"temp_store(MEMORY)",
@@ -160,6 +163,7 @@ func (s *Store) open(ctx context.Context, path string) (err error) {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("sqlite: open %s: journal_mode is %q, want wal", path, mode)
 	}
+	s.sync = newSyncer(path)
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
@@ -191,7 +195,7 @@ func (s *Store) open(ctx context.Context, path string) (err error) {
 			return fmt.Errorf("sqlite: prepare %q: %w", p.q, err)
 		}
 	}
-	if s.w, err = newWriter(ctx, s.write); err != nil {
+	if s.w, err = newWriter(ctx, s.write, s.sync); err != nil {
 		return fmt.Errorf("sqlite: start writer: %w", err)
 	}
 	return nil
@@ -249,6 +253,8 @@ func (s *Store) Close() error {
 		var errs []error
 		if s.w != nil {
 			errs = append(errs, s.w.close()...) // finishes the writes already queued
+		} else if s.sync != nil {
+			s.sync.stop()
 		}
 		for _, stmt := range []*sql.Stmt{s.dueMessages, s.nextDue, s.lastInbound, s.dueWebhooks, s.dueWebhooksExcept, s.nextWebhookDue} {
 			if stmt != nil {
@@ -309,7 +315,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if known := migrations[len(migrations)-1].version; newest.Int64 > int64(known) {
 		s.logger.Warn("database schema is newer than this binary", "schema_version", newest.Int64, "binary_version", known)
 	}
+	// The migrations committed on the connection directly, without fsync (synchronous=NORMAL).
+	if err := s.sync.syncNow(); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
 	return nil
+}
+
+// exec runs one statement in the shared write transaction (see writer); it returns once the
+// statement is durable.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, q, args...)
+		return err
+	})
+	return res, err
 }
 
 func (s *Store) applyMigration(ctx context.Context, m migration) error {
@@ -434,7 +456,7 @@ func (s *Store) CountMessages(ctx context.Context, dir store.Direction) (int64, 
 
 // CreateUser stores a new user, or returns store.ErrExists.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, must_change_password, created_at, updated_at)
+	_, err := s.exec(ctx, `INSERT INTO users (username, password_hash, role, must_change_password, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		u.Username, u.PasswordHash, string(u.Role), u.MustChangePassword, toDB(u.CreatedAt), toDB(u.UpdatedAt))
 	if isUniqueViolation(err) {
@@ -498,7 +520,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 
 // UpdatePassword replaces a user's hash and must-change flag.
 func (s *Store) UpdatePassword(ctx context.Context, username, hash string, mustChange bool, at time.Time) error {
-	res, err := s.write.ExecContext(ctx, "UPDATE users SET password_hash = ?, must_change_password = ?, updated_at = ? WHERE username = ?",
+	res, err := s.exec(ctx, "UPDATE users SET password_hash = ?, must_change_password = ?, updated_at = ? WHERE username = ?",
 		hash, mustChange, toDB(at), username)
 	if err != nil {
 		return fmt.Errorf("sqlite: update password of %q: %w", username, err)
@@ -508,30 +530,24 @@ func (s *Store) UpdatePassword(ctx context.Context, username, hash string, mustC
 
 // DeleteUser removes a user and their tokens in one transaction.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete user %q: %w", username, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE username = ?", username)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete user %q: %w", username, err)
-	}
-	if err := affected(res, fmt.Sprintf("sqlite: delete user %q", username)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM tokens WHERE username = ?", username); err != nil {
-		return fmt.Errorf("sqlite: delete tokens of %q: %w", username, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: delete user %q: commit: %w", username, err)
-	}
-	return nil
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE username = ?", username)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete user %q: %w", username, err)
+		}
+		if err := affected(res, fmt.Sprintf("sqlite: delete user %q", username)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM tokens WHERE username = ?", username); err != nil {
+			return fmt.Errorf("sqlite: delete tokens of %q: %w", username, err)
+		}
+		return nil
+	})
 }
 
 // CreateToken stores a token; a token with the same hash is store.ErrExists.
 func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
-	_, err := s.write.ExecContext(ctx, "INSERT INTO tokens (hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+	_, err := s.exec(ctx, "INSERT INTO tokens (hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
 		nonNil(t.Hash), t.Username, toDB(t.CreatedAt), toDB(t.ExpiresAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: create token for %q: %w", t.Username, store.ErrExists)
@@ -561,7 +577,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (store.Token, error) 
 
 // DeleteToken removes one token; a missing token is not an error.
 func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM tokens WHERE hash = ?", nonNil(hash)); err != nil {
+	if _, err := s.exec(ctx, "DELETE FROM tokens WHERE hash = ?", nonNil(hash)); err != nil {
 		return fmt.Errorf("sqlite: delete token: %w", err)
 	}
 	return nil
@@ -569,7 +585,7 @@ func (s *Store) DeleteToken(ctx context.Context, hash []byte) error {
 
 // DeleteUserTokens removes every token of a user.
 func (s *Store) DeleteUserTokens(ctx context.Context, username string) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM tokens WHERE username = ?", username); err != nil {
+	if _, err := s.exec(ctx, "DELETE FROM tokens WHERE username = ?", username); err != nil {
 		return fmt.Errorf("sqlite: delete tokens of %q: %w", username, err)
 	}
 	return nil
@@ -590,7 +606,7 @@ func (s *Store) GetSetting(ctx context.Context, key string) ([]byte, error) {
 
 // PutSetting stores or replaces a setting.
 func (s *Store) PutSetting(ctx context.Context, key string, value []byte) error {
-	if _, err := s.write.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	if _, err := s.exec(ctx, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 		key, nonNil(value)); err != nil {
 		return fmt.Errorf("sqlite: put setting %q: %w", key, err)
 	}

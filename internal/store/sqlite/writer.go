@@ -24,8 +24,15 @@ const maxJobs = 64
 // each caller's work inside its own SAVEPOINT, commits once, and only then answers every
 // caller. A caller whose work fails has its savepoint rolled back and gets its error; the
 // others are not affected. A nil error therefore still means "committed" (synchronous=FULL).
+//
+// Durability is the syncer's part (see syncer): the connection commits with synchronous=NORMAL,
+// which writes the transaction to the WAL file without fsync, and the syncer fsyncs the WAL
+// before any caller of that transaction is answered. The writer starts the next transaction
+// meanwhile, so the fsync, most of a commit's time under synchronous=FULL, no longer stops
+// the one goroutine every write waits for (docs/benchmarks.md, session 4).
 type writer struct {
 	db     *sql.DB
+	sync   *syncer
 	in     chan *writeJob
 	quit   chan struct{}
 	done   chan struct{}
@@ -46,8 +53,8 @@ type writeJob struct {
 	done chan struct{}
 }
 
-func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
-	w := &writer{db: db, in: make(chan *writeJob, maxJobs*4), quit: make(chan struct{}), done: make(chan struct{})}
+func newWriter(ctx context.Context, db *sql.DB, sy *syncer) (*writer, error) {
+	w := &writer{db: db, sync: sy, in: make(chan *writeJob, maxJobs*4), quit: make(chan struct{}), done: make(chan struct{})}
 	var err error
 	if w.savepoint, err = db.PrepareContext(ctx, "SAVEPOINT job"); err != nil {
 		return nil, err
@@ -71,6 +78,9 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 // waits for the outcome, so an error never hides a write that committed.
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.sync.failed(); err != nil {
 		return err
 	}
 	j := &writeJob{fn: fn, done: make(chan struct{})}
@@ -99,6 +109,7 @@ func (w *writer) close() []error {
 		w.mu.Unlock()
 		close(w.quit)
 		<-w.done
+		w.sync.stop() // answers the last transactions once they are on disk
 		errs = append(errs, w.savepoint.Close(), w.rollbackTo.Close(), w.release.Close())
 	})
 	return errs
@@ -145,32 +156,45 @@ func (w *writer) loop() {
 
 // stats is what the writer has done so far.
 func (w *writer) stats() store.WriterStats {
+	syncs, syncTime := w.sync.stats()
 	return store.WriterStats{
 		Transactions: w.txs.Load(),
 		Jobs:         w.jobs.Load(),
 		Busy:         time.Duration(w.busyNs.Load()),
 		Commit:       time.Duration(w.commitNs.Load()),
+		Syncs:        syncs,
+		Sync:         syncTime,
 	}
 }
 
-// commit commits tx and counts the time it took.
+// commit commits tx and counts the time it took. The syncer learns of the commit before it
+// starts (a reader may see its rows as soon as it ends) and after it ends.
 func (w *writer) commit(tx *sql.Tx) error {
 	t := time.Now()
+	w.sync.committing()
 	err := tx.Commit()
+	w.sync.committed()
 	w.commitNs.Add(int64(time.Since(t)))
 	return err
 }
 
-// run writes one batch of jobs in one transaction and answers them.
+// run writes one batch of jobs in one transaction and hands them to the syncer, which answers
+// them once the transaction is on disk; jobs whose work failed are answered at once.
 func (w *writer) run(batch []*writeJob) {
 	start := time.Now()
 	defer func() {
 		w.txs.Add(1)
 		w.jobs.Add(int64(len(batch)))
 		w.busyNs.Add(int64(time.Since(start)))
+		var durable []*writeJob
 		for _, j := range batch {
-			close(j.done)
+			if j.err != nil {
+				close(j.done)
+			} else {
+				durable = append(durable, j)
+			}
 		}
+		w.sync.answer(durable)
 	}()
 	// No caller's context: the transaction carries the work of several callers.
 	ctx := context.Background()

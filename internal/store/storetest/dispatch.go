@@ -667,8 +667,12 @@ func testWebhookPerMessageOrder(t *testing.T, s store.Store) {
 		statusHook(0, t0), statusHook(0, t0))
 	s7a, s7b, s7c, s8, e1, e2 := h[0], h[1], h[2], h[3], h[4], h[5]
 
-	wantIDs(t, "DueWebhooks(t0)", due(t, s, t0, 10), []int64{s8, s7a, e1, e2})
+	// All three of message 7 are due at once (zero receipt latency): they come together, in
+	// id order, for the caller to send in one POST; a limit cuts a message's run after its
+	// older webhooks, never before.
+	wantIDs(t, "DueWebhooks(t0)", due(t, s, t0, 10), []int64{s8, s7a, s7b, s7c, e1, e2})
 	wantIDs(t, "DueWebhooks(t0, limit 2)", due(t, s, t0, 2), []int64{s8, s7a})
+	wantIDs(t, "DueWebhooks(t0, limit 3)", due(t, s, t0, 3), []int64{s8, s7a, s7b})
 	wantIDs(t, "DueWebhooks(t0-1s)", due(t, s, t0.Add(-time.Second), 10), []int64{s8})
 	wantIDs(t, "DueWebhooks(t0-2s)", due(t, s, t0.Add(-2*time.Second), 10), []int64{})
 	wantIDs(t, "DueWebhooks(t0, 0)", due(t, s, t0, 0), []int64{})
@@ -685,20 +689,24 @@ func testWebhookPerMessageOrder(t *testing.T, s store.Store) {
 			}
 			return hookIDs(hooks)
 		}
-		wantIDs(t, "DueWebhooksExcept(t0, 10)", except(10), []int64{s8, s7a, e1, e2})
-		wantIDs(t, "DueWebhooksExcept(t0, 2, s8)", except(2, s8), []int64{s7a, e1})
-		// A skipped head of message 7 still holds back the rest of 7.
+		wantIDs(t, "DueWebhooksExcept(t0, 10)", except(10), []int64{s8, s7a, s7b, s7c, e1, e2})
+		wantIDs(t, "DueWebhooksExcept(t0, 2, s8)", except(2, s8), []int64{s7a, s7b})
+		// A skipped (in flight) head of message 7 holds back the rest of 7, and so does a
+		// skipped middle one the newer of 7.
 		wantIDs(t, "DueWebhooksExcept(t0, 10, s7a, e1)", except(10, s7a, e1), []int64{s8, e2})
+		wantIDs(t, "DueWebhooksExcept(t0, 10, s7b)", except(10, s7b), []int64{s8, s7a, e1, e2})
 		wantIDs(t, "DueWebhooksExcept(t0, 10, all)", except(10, s8, s7a, e1, e2, 999999), []int64{})
 		wantIDs(t, "DueWebhooksExcept(t0, 0, s8)", except(0, s8), []int64{})
 	}
 
-	// Delivering the oldest of message 7 releases the next one, and only that one.
+	// Delivering the oldest of message 7 alone leaves the other two, due together.
 	recordDelivered(t, s, []int64{s7a, s8, e1, e2}, t0)
-	wantIDs(t, "DueWebhooks after delivering the head of 7", due(t, s, t0, 10), []int64{s7b})
+	wantIDs(t, "DueWebhooks after delivering the head of 7", due(t, s, t0, 10), []int64{s7b, s7c})
 	nextWebhookDue(t, s, true, t0)
 
-	// While it backs off with a later DueAt, the younger one stays held back although due.
+	// While the older one backs off with a later DueAt, the younger one stays held back
+	// although due, and it still is when the older one falls due: it is due earlier, so it
+	// would come first in a read.
 	retry := t0.Add(time.Minute)
 	recordFailed(t, s, []int64{s7b}, t0, retry, "503")
 	wantIDs(t, "DueWebhooks while the head of 7 backs off", due(t, s, t0.Add(30*time.Second), 10), []int64{})
@@ -909,7 +917,8 @@ func testRedeliver(t *testing.T, s store.Store) {
 	want2 := statusHook(7, t0)
 	want2.ID, want2.State, want2.Attempts, want2.DueAt, want2.LastError = w2, store.WebhookPending, 1, at, "HTTP 502"
 	checkWebhook(t, mustGetWebhook(t, s, w2), want2)
-	wantIDs(t, "DueWebhooks after the second Redeliver", due(t, s, at, 10), []int64{w1, w3})
+	// w2 is now due with w1, the older webhook of its message, so it comes right after it.
+	wantIDs(t, "DueWebhooks after the second Redeliver", due(t, s, at, 10), []int64{w1, w2, w3})
 }
 
 func testRescheduleWebhooks(t *testing.T, s store.Store) {
