@@ -201,7 +201,6 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 			b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: m.Status, State: m.State, NextAt: now.Add(retryError), At: now})
 			continue
 		}
-		step = d.chain(ctx, m, step, now)
 		b.Transitions = append(b.Transitions, store.Transition{ID: m.ID, Status: step.Status, State: step.State, NextAt: step.NextAt, At: now})
 		for _, ev := range step.Events {
 			observed = append(observed, observedStatus{ev.Status, m.Type})
@@ -239,35 +238,6 @@ func (d *Dispatcher) runOnce(ctx context.Context, shard int) (int, error) {
 		}
 	}
 	return len(msgs), nil
-}
-
-// maxChain caps how many further steps chain takes for one message in one round.
-const maxChain = 4
-
-// chain takes the steps of m that are already due when the previous one returns, within the
-// same round: with zero receipt latency (receipt_latency: 0s, what `waba bench` measures) the
-// delivered and read receipts are due the moment the message is sent, so sent, delivered and
-// read become one transition carrying three webhooks instead of three transitions in three
-// rounds, each rewriting the message row and its schedule index. The outcome is what separate
-// rounds at the same clock time would have produced (Network.Step is deterministic), and the
-// webhooks keep their order: they are stored in event order and the outbox sends a message's
-// webhooks one at a time, oldest first. A step that fails here is not an error: the message
-// keeps the outcome reached so far, still due, and the next round takes it again.
-func (d *Dispatcher) chain(ctx context.Context, m store.Message, step network.Step, now time.Time) network.Step {
-	for range maxChain {
-		if step.NextAt.IsZero() || step.NextAt.After(now) {
-			break
-		}
-		m.Status, m.State, m.NextAt = step.Status, step.State, step.NextAt
-		more, err := d.o.Network.Step(ctx, m, now)
-		if err != nil {
-			break
-		}
-		more.Events = append(append([]network.Event(nil), step.Events...), more.Events...)
-		more.Replies = append(append([]network.Reply(nil), step.Replies...), more.Replies...)
-		step = more
-	}
-	return step
 }
 
 type observedStatus struct{ status, msgType string }

@@ -57,6 +57,8 @@ func (e *ErrUnreachable) Error() string { return "network unreachable: " + e.Rea
 type Network interface {
 	// Step is called when m is due (m.NextAt ≤ now). It must be deterministic for the same
 	// message, state and network configuration, so that a crash and a replay produce the same
-	// receipts. It returns *ErrUnreachable while the network is down.
+	// receipts. It returns *ErrUnreachable while the network is down. It may take several
+	// consecutive steps in one call when the later ones are due at now (zero receipt latency),
+	// reporting their events in order, as if each had been its own call at now.
 	Step(ctx context.Context, m store.Message, now time.Time) (Step, error)
 }

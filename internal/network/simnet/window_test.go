@@ -2,6 +2,7 @@ package simnet_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,27 +144,22 @@ func TestReceiptLatency(t *testing.T) {
 	zero := time.Duration(0)
 	f := newFixture(t, func(o *simnet.Options) { o.ReceiptLatency = &zero })
 	peer := "15551230030"
+	// Delivered and read are due the moment the message is sent, so one Step takes all three
+	// steps and reports their events in order, with the conversation on each.
 	m := f.outbound(peer, "template", t0)
-	now := t0
+	step, err := f.net.Step(context.Background(), m, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var events []string
-	for range 5 {
-		step, err := f.net.Step(context.Background(), m, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range step.Events {
-			events = append(events, ev.Status)
-		}
-		m.Status, m.State = step.Status, step.State
-		if step.NextAt.IsZero() {
-			break
-		}
-		if !step.NextAt.Equal(now) {
-			t.Fatalf("after %s: next step at %s, want at once (%s)", step.Status, step.NextAt, now)
+	for _, ev := range step.Events {
+		events = append(events, ev.Status)
+		if !ev.At.Equal(t0) || ev.Conversation == nil {
+			t.Errorf("%s event at %s with conversation %v, want at %s with one", ev.Status, ev.At, ev.Conversation, t0)
 		}
 	}
-	if want := []string{"sent", "delivered", "read"}; len(events) != 3 || events[0] != want[0] || events[1] != want[1] || events[2] != want[2] {
-		t.Fatalf("events = %v, want %v", events, want)
+	if want := []string{"sent", "delivered", "read"}; !slices.Equal(events, want) || step.Status != "read" || !step.NextAt.IsZero() {
+		t.Fatalf("one Step: events %v, status %s, next %s; want %v, read, nothing scheduled", events, step.Status, step.NextAt, want)
 	}
 
 	// A user's own fixed latency still wins; a positive option replaces the drawn delays.
