@@ -38,12 +38,13 @@ type syncer struct {
 	synced   uint64     // every commit up to this one is durable
 	err      error      // sticky: a failed fsync
 	waiting  []syncWait // callers to answer, in commit order
+	syncing  bool       // a sync of syncOnce is under way (the loop's or the writer's)
 	stopping bool
-	fmu      sync.Mutex // guards f: the loop and syncNow both sync
+	fmu      sync.Mutex // guards f: syncOnce and syncNow both sync
 	f        *os.File   // the open WAL file
 	kick     chan struct{}
 	loopDone chan struct{}
-	// beforeSync, when set (tests), runs before each fsync of the loop; an error from it
+	// beforeSync, when set (tests), runs before each fsync of syncOnce; an error from it
 	// counts as a failed fsync.
 	beforeSync func() error
 
@@ -161,46 +162,65 @@ func (sy *syncer) loop() {
 	defer close(sy.loopDone)
 	for {
 		<-sy.kick
-		for {
-			sy.mu.Lock()
-			target, stopping, hook := sy.done, sy.stopping, sy.beforeSync
-			if target <= sy.synced || sy.err != nil {
-				// Nothing new to sync (or nothing can be): answer what is covered already.
-				waiting := sy.take(sy.synced)
-				err := sy.err
-				sy.mu.Unlock()
-				release(waiting, err)
-				if stopping {
-					return
-				}
-				break
-			}
-			sy.mu.Unlock()
-
-			t := time.Now()
-			var err error
-			if hook != nil {
-				err = hook()
-			}
-			if err == nil {
-				err = sy.fsync()
-			}
-			sy.syncNanos.Add(int64(time.Since(t)))
-			sy.syncs.Add(1)
-
-			sy.mu.Lock()
-			if err != nil {
-				sy.err = fmt.Errorf("sqlite: the write-ahead log could not be synced to disk, so writes are refused until waba restarts: %w", err)
-			} else {
-				sy.synced = target
-			}
-			waiting := sy.take(sy.synced)
-			err = sy.err
-			sy.cond.Broadcast()
-			sy.mu.Unlock()
-			release(waiting, err)
+		for sy.syncOnce() {
+		}
+		sy.mu.Lock()
+		stopping := sy.stopping && !sy.syncing
+		var waiting []syncWait
+		if stopping {
+			waiting = sy.take(sy.synced) // covered already (or failing): nothing more comes
+		}
+		err := sy.err
+		sy.mu.Unlock()
+		release(waiting, err)
+		if stopping {
+			return
 		}
 	}
+}
+
+// syncOnce fsyncs the WAL for every commit made so far and answers the callers it covers,
+// unless another sync is under way or there is nothing new; it reports whether it synced. The
+// loop calls it, and so does the writer when it has nothing queued (see writer.run): with no
+// work to overlap, syncing at once answers sooner than handing over to the loop.
+func (sy *syncer) syncOnce() bool {
+	sy.mu.Lock()
+	if sy.syncing || sy.err != nil || sy.done <= sy.synced {
+		sy.mu.Unlock()
+		return false
+	}
+	sy.syncing = true
+	target, hook := sy.done, sy.beforeSync
+	sy.mu.Unlock()
+
+	t := time.Now()
+	var err error
+	if hook != nil {
+		err = hook()
+	}
+	if err == nil {
+		err = sy.fsync()
+	}
+	sy.syncNanos.Add(int64(time.Since(t)))
+	sy.syncs.Add(1)
+
+	sy.mu.Lock()
+	sy.syncing = false
+	if err != nil {
+		sy.err = fmt.Errorf("sqlite: the write-ahead log could not be synced to disk, so writes are refused until waba restarts: %w", err)
+	} else {
+		sy.synced = target
+	}
+	waiting := sy.take(sy.synced)
+	err = sy.err
+	more := sy.done > sy.synced || sy.stopping
+	sy.cond.Broadcast()
+	sy.mu.Unlock()
+	release(waiting, err)
+	if more {
+		sy.poke() // commits made during this sync, or a stop waiting for it: the loop goes on
+	}
+	return true
 }
 
 // take removes and returns the waits up to seq (all of them once err is set). Called with mu.

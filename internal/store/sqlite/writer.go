@@ -195,6 +195,10 @@ func (w *writer) run(batch []*writeJob) {
 			}
 		}
 		w.sync.answer(durable)
+		if len(w.in) == 0 {
+			// Nothing to overlap the fsync with: sync here rather than wait for the loop.
+			w.sync.syncOnce()
+		}
 	}()
 	// No caller's context: the transaction carries the work of several callers.
 	ctx := context.Background()
