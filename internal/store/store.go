@@ -229,8 +229,9 @@ var ErrInvalidMediaID = errors.New("store: invalid media id")
 // past the webhooks already on their way without scanning them.
 type DueWebhooksSkipper interface {
 	// DueWebhooksExcept is DueWebhooks without the webhooks whose ids are in skip (the ones
-	// being sent): they are neither returned nor counted against limit, and a skipped pending
-	// webhook holds back every newer one of its message.
+	// being sent): they are neither returned nor counted against limit. A skipped webhook
+	// does not hold back the newer ones of its message: the caller knows what it is sending
+	// and holds them back itself (webhook.inOrder).
 	DueWebhooksExcept(ctx context.Context, now time.Time, limit int, skip []int64) ([]Webhook, error)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,6 +249,47 @@ func TestPerMessageOrder(t *testing.T) {
 		read7 := `{"statuses":[` + statusPayload(7, "read") + `]}`
 		if !slices.Equal(got, []string{sent7, read7}) {
 			t.Errorf("POSTs after the failure:\n%q\nwant 7's sent, then 7's read", got)
+		}
+	})
+}
+
+// TestNoOvertakingAPostInFlight: a status created while an older one of its message is being
+// POSTed waits for that POST to finish (the store does not hold it back: the dispatcher knows
+// what it is sending and does), and then goes out in a POST of its own.
+func TestNoOvertakingAPostInFlight(t *testing.T) {
+	drivers(t, func(t *testing.T, open opener) {
+		st := open(t)
+		clk := clock.NewVirtual(start)
+		rcv := newReceiver(t)
+		gate := make(chan struct{})
+		var once sync.Once
+		release := func() { once.Do(func() { close(gate) }) }
+		rcv.mu.Lock()
+		rcv.gate = gate
+		rcv.mu.Unlock()
+		insert(t, st, hook(9, store.WebhookStatus, statusPayload(9, "sent"), clk.Now()))
+		ep := &endpoint{}
+		ep.set(Endpoint{URL: rcv.url()})
+		d := newDispatcher(t, st, clk, ep, 0)
+		t.Cleanup(release) // runs before the dispatcher's Stop (cleanups run last first), which waits for POSTs
+		eventually(t, "9's sent on its way", func() bool { return rcv.count() == 1 })
+
+		insert(t, st, hook(9, store.WebhookStatus, statusPayload(9, "read"), clk.Now()))
+		d.Wake()
+		stays(t, "'read' waits while 'sent' is in flight", func() bool { return rcv.count() == 1 })
+		rcv.mu.Lock()
+		rcv.gate = nil
+		rcv.mu.Unlock()
+		release()
+		eventually(t, "both delivered", func() bool { return count(t, st, store.WebhookDelivered) == 2 })
+		var got []string
+		for _, r := range rcv.requests() {
+			got = append(got, r.body)
+		}
+		sent := `{"statuses":[` + statusPayload(9, "sent") + `]}`
+		read := `{"statuses":[` + statusPayload(9, "read") + `]}`
+		if !slices.Equal(got, []string{sent, read}) {
+			t.Errorf("POSTs:\n%q\nwant 9's sent, then 9's read", got)
 		}
 	})
 }

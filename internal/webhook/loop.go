@@ -61,8 +61,12 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 	// this goroutine launches POSTs, so nothing joins the set in between.
 	d.mu.Lock()
 	busy := make(map[int64]struct{}, len(d.inFlight))
-	for id := range d.inFlight {
+	sending := map[int64]struct{}{} // messages with a webhook on its way
+	for id, msg := range d.inFlight {
 		busy[id] = struct{}{}
+		if msg != 0 {
+			sending[msg] = struct{}{}
+		}
 	}
 	d.mu.Unlock()
 
@@ -93,7 +97,7 @@ func (d *Dispatcher) round(ctx context.Context) time.Duration {
 	// overtake an older webhook of its message.
 	var order []string
 	byBusiness := map[string][]store.Webhook{}
-	for _, w := range inOrder(due, busy) {
+	for _, w := range inOrder(due, busy, sending) {
 		if _, seen := byBusiness[w.Business]; !seen {
 			order = append(order, w.Business)
 		}
@@ -167,15 +171,15 @@ func (d *Dispatcher) endpoint(ctx context.Context, business, dialect string) (En
 }
 
 // inOrder is what of due may go out this round, in due's order. The store returns a webhook
-// only together with, and after, every older pending webhook of its message
-// (store.Store.DueWebhooks), so a message's webhooks keep their order if they travel in one
-// POST (deliver sends a POST's entries in id order). batches groups by kind and attempt count,
-// so of each message this keeps the run of webhooks that share the kind and attempt count of
-// its first, and leaves the rest, and everything behind them, for a later round; together then
-// keeps each run in one POST. A webhook already on its way (busy) is left out, and so is
-// everything newer of its message (the store's skip list does the same; this covers a store
-// without one).
-func inOrder(due []store.Webhook, busy map[int64]struct{}) []store.Webhook {
+// only together with, and after, every older pending webhook of its message that is not being
+// sent (store.Store.DueWebhooks), so a message's webhooks keep their order if they travel in
+// one POST (deliver sends a POST's entries in id order) after the ones already on their way.
+// So of a message with a webhook on its way (sending) nothing goes now, and a webhook on its way
+// itself (busy) is left out. batches groups by kind and attempt count, so of each other message
+// this keeps the run of webhooks that share the kind and attempt count of its first, and leaves
+// the rest, and everything behind them, for a later round; together then keeps each run in one
+// POST.
+func inOrder(due []store.Webhook, busy, sending map[int64]struct{}) []store.Webhook {
 	type run struct {
 		kind     string
 		attempts int
@@ -184,23 +188,24 @@ func inOrder(due []store.Webhook, busy map[int64]struct{}) []store.Webhook {
 	runs := map[int64]*run{}
 	out := make([]store.Webhook, 0, len(due))
 	for _, w := range due {
-		_, sending := busy[w.ID]
+		_, onItsWay := busy[w.ID]
 		if w.MessageID == 0 {
-			if !sending {
+			if !onItsWay {
 				out = append(out, w)
 			}
 			continue
 		}
 		r := runs[w.MessageID]
+		_, held := sending[w.MessageID]
 		switch {
-		case r == nil && sending:
+		case r == nil && (onItsWay || held):
 			runs[w.MessageID] = &run{closed: true}
 			continue
 		case r == nil:
 			runs[w.MessageID] = &run{kind: w.Kind, attempts: w.Attempts}
 		case r.closed:
 			continue
-		case sending || w.Kind != r.kind || w.Attempts != r.attempts:
+		case onItsWay || w.Kind != r.kind || w.Attempts != r.attempts:
 			r.closed = true
 			continue
 		}
@@ -296,7 +301,7 @@ func (d *Dispatcher) launch(ctx context.Context, business string, ep Endpoint, h
 	}
 	d.busy[ep.URL]++
 	for _, w := range hooks {
-		d.inFlight[w.ID] = struct{}{}
+		d.inFlight[w.ID] = w.MessageID
 	}
 	d.posts.Add(1)
 	d.mu.Unlock()

@@ -169,8 +169,8 @@ type Dispatcher struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	inFlight map[int64]struct{} // webhook ids being POSTed
-	busy     map[string]int     // endpoint URL → POSTs in flight
+	inFlight map[int64]int64 // webhook ids being POSTed → their message ids
+	busy     map[string]int  // endpoint URL → POSTs in flight
 	cancel   context.CancelFunc
 	loopDone chan struct{}
 	posts    sync.WaitGroup
@@ -208,7 +208,7 @@ func New(o Options) *Dispatcher {
 		log:      o.Logger.With("component", "webhook"),
 		client:   client,
 		wake:     make(chan struct{}, 1),
-		inFlight: map[int64]struct{}{},
+		inFlight: map[int64]int64{},
 		busy:     map[string]int{},
 		loopDone: make(chan struct{}),
 	}

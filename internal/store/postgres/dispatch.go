@@ -238,18 +238,12 @@ func (s *Store) queryWebhooks(ctx context.Context, what, query string, args ...a
 }
 
 // claimable is the per-message order rule (store.Store.DueWebhooks): a pending webhook w may go
-// out unless an older pending webhook of its message is due later than w or is being sent (the
-// array $3 of the Except query): a seek in webhooks_message. An older one due no later than w
-// comes before it in (due_at, id) order, so it is in the same read and the caller sends both in
-// one POST. The state literal lets the planner use the partial indexes.
-func claimable(skip bool) string {
-	held := "o.due_at > w.due_at"
-	if skip {
-		held = "(o.due_at > w.due_at OR o.id = ANY($3::bigint[]))"
-	}
-	return `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
-	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id AND ` + held + `))`
-}
+// out unless an older pending webhook of its message is due later than w (a seek in
+// webhooks_message). An older one due no later than w comes before it in (due_at, id) order, so
+// it is in the same read and the caller sends both in one POST. The state literal lets the
+// planner use the partial indexes.
+const claimable = `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
+	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id AND o.due_at > w.due_at))`
 
 var webhookListW = "w." + strings.ReplaceAll(webhookList, ", ", ", w.")
 
@@ -259,7 +253,7 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 		return []store.Webhook{}, nil
 	}
 	return s.queryWebhooks(ctx, "due webhooks",
-		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND "+claimable(false)+" ORDER BY w.due_at, w.id LIMIT $2",
+		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 		now, limit)
 }
 
@@ -272,14 +266,14 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 		return []store.Webhook{}, nil
 	}
 	return s.queryWebhooks(ctx, "due webhooks",
-		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND w.id <> ALL($3::bigint[]) AND "+claimable(true)+" ORDER BY w.due_at, w.id LIMIT $2",
+		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 		now, limit, skip)
 }
 
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time
-	err := s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable(false)+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
+	err := s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}

@@ -214,25 +214,19 @@ func (s *Store) scanWebhooks(what string, rows *sql.Rows, err error) ([]store.We
 }
 
 // claimable is the per-message order rule (store.Store.DueWebhooks): a pending webhook w may go
-// out unless an older pending webhook of its message is due later than w or is being sent
-// (held in the JSON array ?2 of the Except query): a seek in webhooks_message. An older one due
-// no later than w comes before it in (due_at, id) order, so it is in the same read and the
-// caller sends both in one POST. The state literal lets SQLite use the partial indexes.
-func claimable(skip bool) string {
-	held := "o.due_at > w.due_at"
-	if skip {
-		held = "(o.due_at > w.due_at OR o.id IN (SELECT value FROM json_each(?2)))"
-	}
-	return `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
-	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id AND ` + held + `))`
-}
+// out unless an older pending webhook of its message is due later than w (a seek in
+// webhooks_message). An older one due no later than w comes before it in (due_at, id) order, so
+// it is in the same read and the caller sends both in one POST. The state literal lets SQLite
+// use the partial indexes.
+const claimable = `w.state = 'pending' AND (w.message_id = 0 OR NOT EXISTS (
+	SELECT 1 FROM webhooks AS o WHERE o.state = 'pending' AND o.message_id = w.message_id AND o.id < w.id AND o.due_at > w.due_at))`
 
 // The outbox's hot reads, prepared once (see Store).
 var (
-	dueWebhooksQuery       = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ?1 AND " + claimable(false) + " ORDER BY w.due_at, w.id LIMIT ?2"
-	dueWebhooksExceptQuery = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ?1 AND w.id NOT IN (SELECT value FROM json_each(?2)) AND " +
-		claimable(true) + " ORDER BY w.due_at, w.id LIMIT ?3"
-	nextWebhookDueQuery = "SELECT w.due_at FROM webhooks AS w WHERE " + claimable(false) + " ORDER BY w.due_at, w.id LIMIT 1"
+	dueWebhooksQuery       = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND " + claimable + " ORDER BY w.due_at, w.id LIMIT ?"
+	dueWebhooksExceptQuery = "SELECT " + prefixed("w.", webhookList) + " FROM webhooks AS w WHERE w.due_at <= ? AND w.id NOT IN (SELECT value FROM json_each(?)) AND " +
+		claimable + " ORDER BY w.due_at, w.id LIMIT ?"
+	nextWebhookDueQuery = "SELECT w.due_at FROM webhooks AS w WHERE " + claimable + " ORDER BY w.due_at, w.id LIMIT 1"
 )
 
 // DueWebhooks walks webhooks_due in (due_at, id) order.
