@@ -215,11 +215,8 @@ func TestPerMessageOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "both statuses delivered", func() bool { return count(t, st, store.WebhookDelivered) == 2 })
-		var got []string
-		for _, r := range rcv.requests() {
-			got = append(got, r.body)
-		}
-		both := `{"statuses":[` + statusPayload(5, "sent") + `,` + statusPayload(5, "delivered") + `]}`
+		got := bodies(rcv.requests())
+		both := statusBody(5, "sent", "delivered")
 		if !slices.Equal(got, []string{both, both}) {
 			t.Errorf("POSTs in this order:\n%q\nwant sent+delivered (500), sent+delivered (200)", got)
 		}
@@ -241,13 +238,8 @@ func TestPerMessageOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "7's statuses delivered", func() bool { return count(t, st, store.WebhookDelivered) == 4 })
-		got = got[:0]
-		for _, r := range rcv.requests()[3:] {
-			got = append(got, r.body)
-		}
-		sent7 := `{"statuses":[` + statusPayload(7, "sent") + `]}`
-		read7 := `{"statuses":[` + statusPayload(7, "read") + `]}`
-		if !slices.Equal(got, []string{sent7, read7}) {
+		got = bodies(rcv.requests()[3:])
+		if !slices.Equal(got, []string{statusBody(7, "sent"), statusBody(7, "read")}) {
 			t.Errorf("POSTs after the failure:\n%q\nwant 7's sent, then 7's read", got)
 		}
 	})
@@ -282,16 +274,29 @@ func TestNoOvertakingAPostInFlight(t *testing.T) {
 		rcv.mu.Unlock()
 		release()
 		eventually(t, "both delivered", func() bool { return count(t, st, store.WebhookDelivered) == 2 })
-		var got []string
-		for _, r := range rcv.requests() {
-			got = append(got, r.body)
-		}
-		sent := `{"statuses":[` + statusPayload(9, "sent") + `]}`
-		read := `{"statuses":[` + statusPayload(9, "read") + `]}`
-		if !slices.Equal(got, []string{sent, read}) {
+		got := bodies(rcv.requests())
+		if !slices.Equal(got, []string{statusBody(9, "sent"), statusBody(9, "read")}) {
 			t.Errorf("POSTs:\n%q\nwant 9's sent, then 9's read", got)
 		}
 	})
+}
+
+// bodies are the bodies of reqs, in order.
+func bodies(reqs []received) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.body
+	}
+	return out
+}
+
+// statusBody is the On-Prem body carrying the given statuses of message msg, in order.
+func statusBody(msg int64, statuses ...string) string {
+	entries := make([]string, len(statuses))
+	for i, st := range statuses {
+		entries[i] = statusPayload(msg, st)
+	}
+	return `{"statuses":[` + strings.Join(entries, ",") + `]}`
 }
 
 // (f) At most MaxConcurrent POSTs are in flight per endpoint.

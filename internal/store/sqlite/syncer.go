@@ -93,6 +93,13 @@ func (sy *syncer) answer(jobs []*writeJob) {
 		}
 		return
 	}
+	if sy.done <= sy.synced {
+		// A sync that began after this transaction committed has already finished (the loop
+		// is woken by the commit itself, before its jobs get here): nothing left to wait for.
+		sy.mu.Unlock()
+		release([]syncWait{{jobs: jobs}}, nil)
+		return
+	}
 	sy.waiting = append(sy.waiting, syncWait{seq: sy.done, jobs: jobs})
 	sy.mu.Unlock()
 	sy.poke()
@@ -166,10 +173,7 @@ func (sy *syncer) loop() {
 		}
 		sy.mu.Lock()
 		stopping := sy.stopping && !sy.syncing
-		var waiting []syncWait
-		if stopping {
-			waiting = sy.take(sy.synced) // covered already (or failing): nothing more comes
-		}
+		waiting := sy.take(sy.synced) // covered already (or failing)
 		err := sy.err
 		sy.mu.Unlock()
 		release(waiting, err)

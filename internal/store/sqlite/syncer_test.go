@@ -111,3 +111,34 @@ func TestSyncFailureIsSticky(t *testing.T) {
 		t.Fatalf("waitDurable: %v", err)
 	}
 }
+
+// TestAnswerAfterTheLoopSynced: the syncer loop is woken by the commit itself, so it can sync a
+// transaction before the writer hands over that transaction's callers. Those callers must then
+// be answered at once; they once waited forever (a media upload hung a CI run).
+func TestAnswerAfterTheLoopSynced(t *testing.T) {
+	s := openTB(t, filepath.Join(t.TempDir(), "waba.db"))
+	ctx := t.Context()
+	s.w.afterCommit = func() {
+		// Hold the hand-over until the loop has synced this commit.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			s.sync.mu.Lock()
+			caughtUp := s.sync.synced >= s.sync.done
+			s.sync.mu.Unlock()
+			if caughtUp {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.PutSetting(ctx, "k", []byte("v")) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("PutSetting was never answered although its transaction was synced")
+	}
+}

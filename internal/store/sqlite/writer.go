@@ -42,6 +42,10 @@ type writer struct {
 
 	savepoint, rollbackTo, release *sql.Stmt
 
+	// afterCommit, when set (tests, before any write), runs between a transaction's end and
+	// the hand-over of its callers to the syncer.
+	afterCommit func()
+
 	// What the writer did since it started (store.WriterStats): read by /metrics and by
 	// `waba bench`, which showed that under load this goroutine, not the CPU, is the limit.
 	txs, jobs, busyNs, commitNs atomic.Int64
@@ -186,6 +190,9 @@ func (w *writer) run(batch []*writeJob) {
 		w.txs.Add(1)
 		w.jobs.Add(int64(len(batch)))
 		w.busyNs.Add(int64(time.Since(start)))
+		if w.afterCommit != nil {
+			w.afterCommit()
+		}
 		var durable []*writeJob
 		for _, j := range batch {
 			if j.err != nil {
