@@ -35,16 +35,23 @@ func (s *midReadStore) GetSetting(ctx context.Context, key string) ([]byte, erro
 	return v, err
 }
 
+// pendingTemplate is an engine over a midReadStore holding one PENDING template.
+func pendingTemplate(t *testing.T) (*midReadStore, *Engine, Template) {
+	t.Helper()
+	st := &midReadStore{Store: settingsStore(t)}
+	e := settingsEngine(t, st)
+	tpl := Template{Name: "order_ready", Language: "en_US", Category: CategoryUtility, Components: TemplateComponents{Body: "Your order is ready."}}
+	if err := e.PutTemplate(t.Context(), tpl); err != nil {
+		t.Fatal(err)
+	}
+	return st, e, tpl
+}
+
 // TestTemplateCacheKeepsNoStaleRead: a lookup that read a template before a status change
 // landed may return what it read, but must not cache it; the next lookup sees the change.
 func TestTemplateCacheKeepsNoStaleRead(t *testing.T) {
-	st := &midReadStore{Store: settingsStore(t)}
-	e := settingsEngine(t, st)
+	st, e, tpl := pendingTemplate(t)
 	ctx := t.Context()
-	tpl := Template{Name: "order_ready", Language: "en_US", Category: CategoryUtility, Components: TemplateComponents{Body: "Your order is ready."}}
-	if err := e.PutTemplate(ctx, tpl); err != nil {
-		t.Fatal(err)
-	}
 	st.during = func() {
 		if _, err := e.SetTemplateStatus(ctx, tpl.Name, tpl.Language, StatusApproved, ""); err != nil {
 			t.Error(err)
@@ -65,13 +72,8 @@ func TestTemplateCacheKeepsNoStaleRead(t *testing.T) {
 // sees it even before the writer has got round to invalidating the cache (a send right after
 // the Graph GET showed APPROVED must not answer "PENDING").
 func TestTemplateCacheServesNoStaleEntryAfterCommit(t *testing.T) {
-	st := &midReadStore{Store: settingsStore(t)}
-	e := settingsEngine(t, st)
+	st, e, tpl := pendingTemplate(t)
 	ctx := t.Context()
-	tpl := Template{Name: "order_ready", Language: "en_US", Category: CategoryUtility, Components: TemplateComponents{Body: "Your order is ready."}}
-	if err := e.PutTemplate(ctx, tpl); err != nil {
-		t.Fatal(err)
-	}
 	if got, err := e.GetTemplate(ctx, tpl.Name, tpl.Language); err != nil || got.Status != StatusPending {
 		t.Fatalf("first lookup (fills the cache): %+v, %v", got, err)
 	}

@@ -170,7 +170,10 @@ func (d *Dispatcher) endpoint(ctx context.Context, business, dialect string) (En
 	return d.o.Settings(ctx, business)
 }
 
-// inOrder is what of due may go out this round, in due's order. The store returns a webhook
+// inOrder is what of due may go out this round, in due's order. Meta guarantees no order
+// between webhooks (shared/reference/webhooks.md §1, "Ordering"); waba keeps each message's
+// lifecycle order anyway, so a test against it is never flaky on sent/delivered/read. The store
+// returns a webhook
 // only together with, and after, every older pending webhook of its message that is not being
 // sent (store.Store.DueWebhooks), so a message's webhooks keep their order if they travel in
 // one POST (deliver sends a POST's entries in id order) after the ones already on their way.

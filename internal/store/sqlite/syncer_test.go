@@ -141,4 +141,7 @@ func TestAnswerAfterTheLoopSynced(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("PutSetting was never answered although its transaction was synced")
 	}
+	if v, err := s.GetSetting(ctx, "k"); err != nil || string(v) != "v" {
+		t.Fatalf("GetSetting = %q, %v; want the answered write", v, err)
+	}
 }

@@ -23,7 +23,7 @@ const maxJobs = 64
 // RecordAttempt … all queue here. One goroutine takes whatever is queued (up to maxJobs), runs
 // each caller's work inside its own SAVEPOINT, commits once, and only then answers every
 // caller. A caller whose work fails has its savepoint rolled back and gets its error; the
-// others are not affected. A nil error therefore still means "committed" (synchronous=FULL).
+// others are not affected. A nil error therefore means "committed and on disk".
 //
 // Durability is the syncer's part (see syncer): the connection commits with synchronous=NORMAL,
 // which writes the transaction to the WAL file without fsync, and the syncer fsyncs the WAL
