@@ -103,6 +103,7 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 		return fmt.Errorf("postgres: apply %d messages, %d transitions, %d webhooks: %w",
 			len(b.Messages), len(b.Transitions), len(b.Webhooks), err)
 	}
+	s.analyze.grew(len(b.Messages) + len(b.Webhooks))
 	return nil
 }
 
@@ -443,6 +444,7 @@ func (s *Store) ResetTraffic(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, "TRUNCATE messages, webhooks, attempts, attempt_webhooks"); err != nil {
 		return fmt.Errorf("postgres: reset traffic: %w", err)
 	}
+	s.analyze.emptied()
 	return nil
 }
 

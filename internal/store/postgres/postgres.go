@@ -37,8 +37,9 @@ const migrationLock int64 = 0x7761_6261_6d69_6772
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+	pool    *pgxpool.Pool
+	logger  *slog.Logger
+	analyze *analyzer
 
 	closeOnce sync.Once
 }
@@ -72,12 +73,16 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 		pool.Close()
 		return nil, err
 	}
+	s.analyze = newAnalyzer(pool, s.logger, minAnalyzeRows)
 	return s, nil
 }
 
 // Close closes the connection pool. It is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(func() {
+		s.analyze.stop()
+		s.pool.Close()
+	})
 	return nil
 }
 
@@ -176,6 +181,7 @@ func (s *Store) InsertMessages(ctx context.Context, msgs []store.Message) error 
 	if err := insertMessages(ctx, s.pool, msgs); err != nil {
 		return fmt.Errorf("postgres: insert %d messages: %w", len(msgs), err)
 	}
+	s.analyze.grew(len(msgs))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +194,62 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if due, err := s.DueMessages(ctx, 0, at, 10); err != nil || len(due) != 1 || due[0].ID != 1 {
 		t.Errorf("DueMessages after upgrade = %v, %v; want message 1", due, err)
+	}
+}
+
+// A new database has no planner statistics, and PostgreSQL then answers the webhook claim by
+// reading every due row and sorting them instead of walking webhooks_due to the limit: linear
+// in the backlog. The store analyzes the tables itself once they have grown (analyzer), so the
+// claim plan is the ordered index walk long before autovacuum would have looked.
+func TestAnalyzeAsTablesGrow(t *testing.T) {
+	s := openTB(t, pgtest.URL(t))
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	const msgs, perMsg = 2000, 3
+	var b store.Batch
+	for i := range msgs {
+		id := int64(i + 1)
+		peer := "1555" + strconv.Itoa(1000000+i%1000)
+		b.Messages = append(b.Messages, store.Message{ID: id, Direction: store.Outbound, Business: "15550001111",
+			Peer: peer, Type: "text", Payload: []byte(`{}`), Status: store.StatusSent, CreatedAt: t0, UpdatedAt: t0})
+		for k := range perMsg {
+			b.Webhooks = append(b.Webhooks, store.Webhook{Business: "15550001111", MessageID: id, Kind: "status",
+				Payload: []byte(`{}`), Attempts: 0, DueAt: t0.Add(time.Duration(i*perMsg+k) * time.Millisecond),
+				CreatedAt: t0, UpdatedAt: t0})
+		}
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for s.analyze.runs.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ANALYZE 20 s after %d rows were added", msgs*(1+perMsg))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var analyzed float64
+	if err := s.pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'webhooks'::regclass").Scan(&analyzed); err != nil {
+		t.Fatal(err)
+	}
+	if analyzed != msgs*perMsg {
+		t.Errorf("pg_class.reltuples of webhooks = %v after the analyzer ran, want %d", analyzed, msgs*perMsg)
+	}
+	if got, want := s.analyze.threshold.Load(), int64(msgs*(1+perMsg)); got != want {
+		t.Errorf("next threshold = %d, want %d (the rows the tables now hold)", got, want)
+	}
+	// The first line is the top of the plan: a Limit fed directly by the index walk.
+	rows, err := s.pool.Query(ctx, "EXPLAIN SELECT "+webhookListW+
+		" FROM webhooks AS w WHERE w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2", t0.Add(time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	if strings.Contains(all, "Sort") || !strings.Contains(lines[1], "Index Scan using webhooks_due on webhooks w") {
+		t.Errorf("claim plan after the analyzer ran:\n%s\nwant a Limit over an Index Scan using webhooks_due, no Sort", all)
 	}
 }
