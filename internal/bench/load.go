@@ -150,6 +150,11 @@ func (r *round) worker(ctx context.Context, st *workerStats) {
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	post := r.post
+	if lc, err := newLoadConn(r.url, [][2]string{{"Content-Type", jsonContentType[0]}, {"Authorization", r.tgt.auth[0]}}, r.client.Timeout); err == nil {
+		defer lc.close()
+		post = lc.post
+	}
 	for ctx.Err() == nil {
 		var start time.Duration
 		var n int64
@@ -185,7 +190,7 @@ func (r *round) worker(ctx context.Context, st *workerStats) {
 			start = r.clk.now()
 		}
 		r.inflight.Add(1)
-		status, err := r.post(body, &resp)
+		status, err := post(body, &resp)
 		r.inflight.Add(-1)
 		end := r.clk.now()
 		r.done.Add(1)
@@ -230,6 +235,8 @@ func (r *round) worker(ctx context.Context, st *workerStats) {
 	}
 }
 
+// post sends one request through net/http: the load on https:// targets (plain ones use a
+// loadConn each).
 func (r *round) post(body []byte, resp *bytes.Buffer) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
