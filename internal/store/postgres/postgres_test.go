@@ -235,8 +235,8 @@ func TestAnalyzeAsTablesGrow(t *testing.T) {
 	if analyzed != msgs*perMsg {
 		t.Errorf("pg_class.reltuples of webhooks = %v after the analyzer ran, want %d", analyzed, msgs*perMsg)
 	}
-	if got, want := s.analyze.threshold.Load(), int64(msgs*(1+perMsg)); got != want {
-		t.Errorf("next threshold = %d, want %d (the rows the tables now hold)", got, want)
+	if got, want := s.analyze.threshold.Load(), int64(msgs*(1+perMsg)*(analyzeGrowth-1)); got != want {
+		t.Errorf("next threshold = %d, want %d (until the tables have grown %d-fold)", got, want, analyzeGrowth)
 	}
 	// The first line is the top of the plan: a Limit fed directly by the index walk.
 	rows, err := s.pool.Query(ctx, "EXPLAIN SELECT "+webhookListW+
