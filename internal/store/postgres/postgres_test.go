@@ -253,3 +253,19 @@ func TestAnalyzeAsTablesGrow(t *testing.T) {
 		t.Errorf("claim plan after the analyzer ran:\n%s\nwant a Limit over an Index Scan using webhooks_due, no Sort", all)
 	}
 }
+
+// The migrations make autovacuum come sooner to the tables whose dead index entries the claim
+// queries step over (0004_autovacuum.sql).
+func TestAutovacuumSettings(t *testing.T) {
+	s := openTB(t, pgtest.URL(t))
+	want := []string{"autovacuum_vacuum_scale_factor=0.01", "autovacuum_vacuum_threshold=10000", "autovacuum_analyze_scale_factor=0.02"}
+	for _, table := range []string{"messages", "webhooks"} {
+		var opts []string
+		if err := s.pool.QueryRow(t.Context(), "SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass", table).Scan(&opts); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(opts, want) {
+			t.Errorf("reloptions of %s = %q, want %q", table, opts, want)
+		}
+	}
+}
