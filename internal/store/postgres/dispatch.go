@@ -56,6 +56,7 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 			}
 		}
 	}
+	defer s.lowerFloor(b.Webhooks) // after the commit (or a failure, harmless)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var batch pgx.Batch
 		if n := len(b.Messages); n == 1 {
@@ -105,6 +106,21 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	}
 	s.analyze.grew(len(b.Messages) + len(b.Webhooks))
 	return nil
+}
+
+// lowerFloor lowers the pending floor to the earliest due time among the pending webhooks in
+// hooks.
+func (s *Store) lowerFloor(hooks []store.Webhook) {
+	var first time.Time
+	for i := range hooks {
+		w := &hooks[i]
+		if (w.State == "" || w.State == store.WebhookPending) && (first.IsZero() || w.DueAt.Before(first)) {
+			first = w.DueAt
+		}
+	}
+	if !first.IsZero() {
+		s.floor.lower(first)
+	}
 }
 
 func transitionArrays(trans []store.Transition) []any {
@@ -253,6 +269,11 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
+	if floor, ok := s.floor.get(ctx, s); ok {
+		return s.queryWebhooks(ctx, "due webhooks",
+			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $3 AND w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
+			now, limit, floor)
+	}
 	return s.queryWebhooks(ctx, "due webhooks",
 		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 		now, limit)
@@ -266,6 +287,11 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
+	if floor, ok := s.floor.get(ctx, s); ok {
+		return s.queryWebhooks(ctx, "due webhooks",
+			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $4 AND w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
+			now, limit, skip, floor)
+	}
 	return s.queryWebhooks(ctx, "due webhooks",
 		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 		now, limit, skip)
@@ -274,7 +300,12 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time
-	err := s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
+	var err error
+	if floor, ok := s.floor.get(ctx, s); ok {
+		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE w.due_at >= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT 1", floor).Scan(&due)
+	} else {
+		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -322,6 +353,9 @@ func (s *Store) RecordAttempt(ctx context.Context, a store.Attempt, r store.Webh
 	} else {
 		q = recordFailedSQL
 		args = append(args, r.NextDue, r.Error, r.At)
+	}
+	if !r.Delivered && len(ids) > 0 {
+		defer s.floor.lower(r.NextDue)
 	}
 	var id int64
 	if err := s.pool.QueryRow(ctx, q, args...).Scan(&id); err != nil {
@@ -371,6 +405,7 @@ func (s *Store) Redeliver(ctx context.Context, ids []int64, at time.Time) (int, 
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	defer s.floor.lower(at)
 	tag, err := s.pool.Exec(ctx, "UPDATE webhooks SET state = 'pending', due_at = $1 WHERE id = ANY($2::bigint[])", at, ids)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: redeliver %d webhooks: %w", len(ids), err)
@@ -380,6 +415,7 @@ func (s *Store) Redeliver(ctx context.Context, ids []int64, at time.Time) (int, 
 
 // RescheduleWebhooks brings every pending webhook due after at forward to at.
 func (s *Store) RescheduleWebhooks(ctx context.Context, at time.Time) (int, error) {
+	defer s.floor.lower(at)
 	tag, err := s.pool.Exec(ctx, "UPDATE webhooks SET due_at = $1 WHERE state = 'pending' AND due_at > $1", at)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: reschedule webhooks: %w", err)
@@ -445,6 +481,7 @@ func (s *Store) ResetTraffic(ctx context.Context) error {
 		return fmt.Errorf("postgres: reset traffic: %w", err)
 	}
 	s.analyze.emptied()
+	s.floor.forget()
 	return nil
 }
 

@@ -40,6 +40,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	logger  *slog.Logger
 	analyze *analyzer
+	floor   pendingFloor
 
 	closeOnce sync.Once
 }

@@ -269,3 +269,92 @@ func TestAutovacuumSettings(t *testing.T) {
 		}
 	}
 }
+
+// The claims start at the pending floor (floor.go), so every write that makes a webhook due
+// earlier than the floor must lower it at once: here the floor is not read again during the
+// test, and each step's webhook, due before everything else, must be the first one claimed.
+func TestPendingFloor(t *testing.T) {
+	s := openTB(t, pgtest.URL(t))
+	s.floor.every = time.Hour
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	now := t0.Add(time.Minute)
+	var b store.Batch
+	for i := range 3 {
+		id := int64(i + 1)
+		b.Messages = append(b.Messages, store.Message{ID: id, Direction: store.Outbound, Business: "15550001111",
+			Peer: "15551230000", Type: "text", Payload: []byte(`{}`), Status: store.StatusSent, CreatedAt: t0, UpdatedAt: t0})
+		b.Webhooks = append(b.Webhooks, store.Webhook{Business: "15550001111", MessageID: id, Kind: "status",
+			Payload: []byte(`{}`), DueAt: t0.Add(time.Duration(i+1) * time.Second), CreatedAt: t0, UpdatedAt: t0})
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	first := func(step string, wantID int64, wantDue time.Time) {
+		t.Helper()
+		due, err := s.DueWebhooks(ctx, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(due) == 0 || due[0].ID != wantID || !due[0].DueAt.Equal(wantDue) {
+			t.Fatalf("%s: claimed %+v, want webhook %d due %s first", step, due, wantID, wantDue)
+		}
+		next, ok, err := s.NextWebhookDue(ctx)
+		if err != nil || !ok || !next.Equal(wantDue) {
+			t.Fatalf("%s: NextWebhookDue = %s %v %v, want %s", step, next, ok, err, wantDue)
+		}
+		if floor, ok := s.floor.get(ctx, s); !ok || floor.After(wantDue) {
+			t.Fatalf("%s: floor %s (known %v) is after a pending webhook due %s", step, floor, ok, wantDue)
+		}
+	}
+	first("three pending", 1, t0.Add(time.Second))
+	if floor, _ := s.floor.get(ctx, s); !floor.Equal(t0.Add(time.Second)) {
+		t.Fatalf("floor = %s, want the earliest pending due time %s", floor, t0.Add(time.Second))
+	}
+	// Webhook 1 delivered; webhook 2 fails and is due again before anything else.
+	if _, err := s.RecordAttempt(ctx, store.Attempt{Business: "15550001111", URL: "http://127.0.0.1:1/", Status: 200, At: now, WebhookIDs: []int64{1}},
+		store.WebhookResult{IDs: []int64{1}, Delivered: true, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	early := t0.Add(-time.Hour)
+	if _, err := s.RecordAttempt(ctx, store.Attempt{Business: "15550001111", URL: "http://127.0.0.1:1/", Status: 500, At: now, WebhookIDs: []int64{2}},
+		store.WebhookResult{IDs: []int64{2}, NextDue: early, Error: "HTTP 500", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	first("a retry due early", 2, early)
+	// Webhook 1 redelivered, due earlier still.
+	early = early.Add(-time.Hour)
+	if n, err := s.Redeliver(ctx, []int64{1}, early); err != nil || n != 1 {
+		t.Fatalf("Redeliver = %d, %v", n, err)
+	}
+	first("a redelivery", 1, early)
+	// A new webhook due before all of them.
+	early = early.Add(-time.Hour)
+	if err := s.Apply(ctx, store.Batch{Webhooks: []store.Webhook{{Business: "15550001111", MessageID: 0, Kind: "message",
+		Payload: []byte(`{}`), DueAt: early, CreatedAt: t0, UpdatedAt: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	first("a new webhook", 4, early)
+	// Everything pending due later than the floor of a retry-now moves to it.
+	if _, err := s.RecordAttempt(ctx, store.Attempt{Business: "15550001111", URL: "http://127.0.0.1:1/", Status: 200, At: now, WebhookIDs: []int64{1, 2, 4}},
+		store.WebhookResult{IDs: []int64{1, 2, 4}, Delivered: true, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	early = early.Add(-time.Hour)
+	if n, err := s.RescheduleWebhooks(ctx, early); err != nil || n != 1 {
+		t.Fatalf("RescheduleWebhooks = %d, %v, want webhook 3 moved", n, err)
+	}
+	first("a retry-now", 3, early)
+	// After the reset nothing is pending, and the next webhook is found again.
+	if err := s.ResetTraffic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, store.Batch{Webhooks: []store.Webhook{{Business: "15550001111", Kind: "message",
+		Payload: []byte(`{}`), DueAt: t0, CreatedAt: t0, UpdatedAt: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.DueWebhooks(ctx, now, 10)
+	if err != nil || len(due) != 1 || !due[0].DueAt.Equal(t0) {
+		t.Fatalf("after the reset: %+v, %v", due, err)
+	}
+}
