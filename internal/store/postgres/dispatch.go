@@ -56,7 +56,18 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 			}
 		}
 	}
-	defer s.lowerFloor(b.Webhooks) // after the commit (or a failure, harmless)
+	// After the commit (or a failure, harmless): the floors of the claims (floor.go).
+	defer s.lowerFloor(b.Webhooks)
+	defer s.lowerShards(b.Messages)
+	var firstNext time.Time
+	for i := range trans {
+		if t := trans[i].NextAt; !t.IsZero() && (firstNext.IsZero() || t.Before(firstNext)) {
+			firstNext = t
+		}
+	}
+	if !firstNext.IsZero() {
+		defer s.msgFloors.lower(-1, firstNext) // a transition does not say its shard
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var batch pgx.Batch
 		if n := len(b.Messages); n == 1 {
@@ -172,6 +183,11 @@ func (s *Store) DueMessages(ctx context.Context, shard int, now time.Time, limit
 	if limit <= 0 {
 		return []store.Message{}, nil
 	}
+	if floor, ok := s.messageFloor(ctx, shard); ok {
+		return s.queryMessages(ctx, fmt.Sprintf("due messages of shard %d", shard),
+			"SELECT "+messageList+" FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $4 AND next_at <= $2 ORDER BY next_at, id LIMIT $3",
+			int32(shard), now, limit, floor)
+	}
 	return s.queryMessages(ctx, fmt.Sprintf("due messages of shard %d", shard),
 		"SELECT "+messageList+" FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at <= $2 ORDER BY next_at, id LIMIT $3",
 		int32(shard), now, limit)
@@ -180,8 +196,13 @@ func (s *Store) DueMessages(ctx context.Context, shard int, now time.Time, limit
 // NextDue returns the earliest next_at of a shard.
 func (s *Store) NextDue(ctx context.Context, shard int) (time.Time, bool, error) {
 	var t pgtype.Timestamptz
-	if err := s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL",
-		int32(shard)).Scan(&t); err != nil {
+	var err error
+	if floor, ok := s.messageFloor(ctx, shard); ok {
+		err = s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $2", int32(shard), floor).Scan(&t)
+	} else {
+		err = s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL", int32(shard)).Scan(&t)
+	}
+	if err != nil {
 		return time.Time{}, false, fmt.Errorf("postgres: next due of shard %d: %w", shard, err)
 	}
 	if !t.Valid {
@@ -192,6 +213,7 @@ func (s *Store) NextDue(ctx context.Context, shard int) (time.Time, bool, error)
 
 // RescheduleHeld brings the held outbound messages of peer forward to at.
 func (s *Store) RescheduleHeld(ctx context.Context, peer, status string, at time.Time) (int, error) {
+	defer s.msgFloors.lower(-1, at)
 	tag, err := s.pool.Exec(ctx,
 		"UPDATE messages SET next_at = $1 WHERE peer = $2 AND direction = 'out' AND status = $3 AND next_at > $1",
 		at, peer, status)
@@ -269,7 +291,7 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
-	if floor, ok := s.floor.get(ctx, s); ok {
+	if floor, ok := s.webhookFloor(ctx); ok {
 		return s.queryWebhooks(ctx, "due webhooks",
 			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $3 AND w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 			now, limit, floor)
@@ -287,7 +309,7 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
-	if floor, ok := s.floor.get(ctx, s); ok {
+	if floor, ok := s.webhookFloor(ctx); ok {
 		return s.queryWebhooks(ctx, "due webhooks",
 			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $4 AND w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
 			now, limit, skip, floor)
@@ -301,7 +323,7 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time
 	var err error
-	if floor, ok := s.floor.get(ctx, s); ok {
+	if floor, ok := s.webhookFloor(ctx); ok {
 		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE w.due_at >= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT 1", floor).Scan(&due)
 	} else {
 		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
@@ -482,6 +504,7 @@ func (s *Store) ResetTraffic(ctx context.Context) error {
 	}
 	s.analyze.emptied()
 	s.floor.forget()
+	s.msgFloors.forget()
 	return nil
 }
 

@@ -2,14 +2,18 @@ package postgres
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/openwaba/waba/internal/store"
 )
 
 // pendingFloor is a time no pending webhook is due before, so that the webhook claims start
-// their walk of webhooks_due there instead of at the index's first entry.
+// their walk of webhooks_due there instead of at the index's first entry. (shardFloors applies
+// the same to the dispatch claims and messages_due.)
 //
 // Why: every delivered webhook leaves a dead entry in webhooks_due until a vacuum removes it,
 // and those entries sort first (they were due earliest). A claim that starts at the beginning
@@ -61,9 +65,10 @@ func (f *pendingFloor) forget() {
 	f.refreshed = time.Time{}
 }
 
-// get returns the floor, refreshing it first when it is unknown or older than floorRefresh and
-// no other refresh is running. ok=false means no bound: walk from the start.
-func (f *pendingFloor) get(ctx context.Context, s *Store) (time.Time, bool) {
+// get returns the floor, refreshing it first with read (the earliest due time in the table,
+// NULL for none) when it is unknown or older than floorRefresh and no other refresh is running.
+// ok=false means no bound: walk from the start.
+func (f *pendingFloor) get(ctx context.Context, log *slog.Logger, read func(context.Context) (pgtype.Timestamptz, error)) (time.Time, bool) {
 	f.mu.Lock()
 	every := f.every
 	if every == 0 {
@@ -78,8 +83,7 @@ func (f *pendingFloor) get(ctx context.Context, s *Store) (time.Time, bool) {
 	f.refreshed = time.Now()
 	f.mu.Unlock()
 
-	var min pgtype.Timestamptz
-	err := s.pool.QueryRow(ctx, "SELECT min(due_at) FROM webhooks WHERE state = 'pending'").Scan(&min)
+	min, err := read(ctx)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,7 +91,7 @@ func (f *pendingFloor) get(ctx context.Context, s *Store) (time.Time, bool) {
 	if err != nil {
 		// Keep what was known; without a floor the claims still work, only slower.
 		if ctx.Err() == nil {
-			s.logger.Warn("read the earliest pending webhook", "err", err)
+			log.Warn("read the earliest due time for a claim's floor", "err", err)
 		}
 		f.refreshed = time.Time{}
 		return f.at, f.known
@@ -101,4 +105,90 @@ func (f *pendingFloor) get(ctx context.Context, s *Store) (time.Time, bool) {
 	}
 	f.at, f.known = at, true
 	return f.at, true
+}
+
+// webhookFloor is the floor of the webhook claims.
+func (s *Store) webhookFloor(ctx context.Context) (time.Time, bool) {
+	return s.floor.get(ctx, s.logger, func(ctx context.Context) (pgtype.Timestamptz, error) {
+		var min pgtype.Timestamptz
+		err := s.pool.QueryRow(ctx, "SELECT min(due_at) FROM webhooks WHERE state = 'pending'").Scan(&min)
+		return min, err
+	})
+}
+
+// shardFloors are the same floors for the dispatch claims (DueMessages, NextDue), one per shard,
+// over messages.next_at and the partial index messages_due, where each transition of a message
+// leaves a dead entry at the head of its shard's part until a vacuum.
+type shardFloors struct {
+	mu     sync.Mutex
+	shards map[int]*pendingFloor
+	every  time.Duration // as pendingFloor.every, for the floors made from now on (tests)
+}
+
+// of returns the floor of shard, made on first use.
+func (sf *shardFloors) of(shard int) *pendingFloor {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if sf.shards == nil {
+		sf.shards = map[int]*pendingFloor{}
+	}
+	f := sf.shards[shard]
+	if f == nil {
+		f = &pendingFloor{every: sf.every}
+		sf.shards[shard] = f
+	}
+	return f
+}
+
+// lower lowers the floor of shard, or of every shard when shard < 0 (a write that does not say
+// which shard its messages are in).
+func (sf *shardFloors) lower(shard int, t time.Time) {
+	if shard >= 0 {
+		sf.of(shard).lower(t)
+		return
+	}
+	sf.mu.Lock()
+	floors := make([]*pendingFloor, 0, len(sf.shards))
+	for _, f := range sf.shards {
+		floors = append(floors, f)
+	}
+	sf.mu.Unlock()
+	for _, f := range floors {
+		f.lower(t)
+	}
+}
+
+// forget drops every shard's floor (ResetTraffic).
+func (sf *shardFloors) forget() {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	for _, f := range sf.shards {
+		f.forget()
+	}
+}
+
+// messageFloor is the floor of shard's dispatch claims.
+func (s *Store) messageFloor(ctx context.Context, shard int) (time.Time, bool) {
+	return s.msgFloors.of(shard).get(ctx, s.logger, func(ctx context.Context) (pgtype.Timestamptz, error) {
+		var min pgtype.Timestamptz
+		err := s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL", int32(shard)).Scan(&min)
+		return min, err
+	})
+}
+
+// lowerShards lowers each shard's floor to the earliest next_at among msgs in it.
+func (s *Store) lowerShards(msgs []store.Message) {
+	first := map[int]time.Time{}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.NextAt.IsZero() {
+			continue
+		}
+		if t, ok := first[m.Shard]; !ok || m.NextAt.Before(t) {
+			first[m.Shard] = m.NextAt
+		}
+	}
+	for shard, t := range first {
+		s.msgFloors.lower(shard, t)
+	}
 }

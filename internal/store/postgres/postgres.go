@@ -37,10 +37,11 @@ const migrationLock int64 = 0x7761_6261_6d69_6772
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
-	pool    *pgxpool.Pool
-	logger  *slog.Logger
-	analyze *analyzer
-	floor   pendingFloor
+	pool      *pgxpool.Pool
+	logger    *slog.Logger
+	analyze   *analyzer
+	floor     pendingFloor // of the webhook claims (floor.go)
+	msgFloors shardFloors  // of the dispatch claims, per shard
 
 	closeOnce sync.Once
 }
@@ -179,6 +180,7 @@ func (s *Store) InsertMessages(ctx context.Context, msgs []store.Message) error 
 	if len(msgs) == 0 {
 		return nil
 	}
+	defer s.lowerShards(msgs)
 	if err := insertMessages(ctx, s.pool, msgs); err != nil {
 		return fmt.Errorf("postgres: insert %d messages: %w", len(msgs), err)
 	}

@@ -303,12 +303,12 @@ func TestPendingFloor(t *testing.T) {
 		if err != nil || !ok || !next.Equal(wantDue) {
 			t.Fatalf("%s: NextWebhookDue = %s %v %v, want %s", step, next, ok, err, wantDue)
 		}
-		if floor, ok := s.floor.get(ctx, s); !ok || floor.After(wantDue) {
+		if floor, ok := s.webhookFloor(ctx); !ok || floor.After(wantDue) {
 			t.Fatalf("%s: floor %s (known %v) is after a pending webhook due %s", step, floor, ok, wantDue)
 		}
 	}
 	first("three pending", 1, t0.Add(time.Second))
-	if floor, _ := s.floor.get(ctx, s); !floor.Equal(t0.Add(time.Second)) {
+	if floor, _ := s.webhookFloor(ctx); !floor.Equal(t0.Add(time.Second)) {
 		t.Fatalf("floor = %s, want the earliest pending due time %s", floor, t0.Add(time.Second))
 	}
 	// Webhook 1 delivered; webhook 2 fails and is due again before anything else.
@@ -357,4 +357,82 @@ func TestPendingFloor(t *testing.T) {
 	if err != nil || len(due) != 1 || !due[0].DueAt.Equal(t0) {
 		t.Fatalf("after the reset: %+v, %v", due, err)
 	}
+}
+
+// The dispatch claims start at their shard's floor (shardFloors), so every write that makes a
+// message due earlier than the floor must lower it at once; the floors are not read again
+// during the test.
+func TestShardFloors(t *testing.T) {
+	s := openTB(t, pgtest.URL(t))
+	s.msgFloors.every = time.Hour
+	ctx := t.Context()
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	now := t0.Add(time.Minute)
+	msg := func(id int64, shard int, next time.Time) store.Message {
+		return store.Message{ID: id, Direction: store.Outbound, Business: "15550001111", Peer: "1555123000" + strconv.Itoa(int(id)),
+			Type: "text", Payload: []byte(`{}`), Status: store.StatusSent, Shard: shard, NextAt: next, CreatedAt: t0, UpdatedAt: t0}
+	}
+	if err := s.InsertMessages(ctx, []store.Message{msg(1, 0, t0.Add(time.Second)), msg(2, 0, t0.Add(2*time.Second)),
+		msg(3, 0, t0.Add(3*time.Second)), msg(4, 1, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	first := func(step string, wantID int64, wantNext time.Time) {
+		t.Helper()
+		due, err := s.DueMessages(ctx, 0, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(due) == 0 || due[0].ID != wantID || !due[0].NextAt.Equal(wantNext) {
+			t.Fatalf("%s: shard 0 claimed %v, want message %d due %s first", step, ids(due), wantID, wantNext)
+		}
+		next, ok, err := s.NextDue(ctx, 0)
+		if err != nil || !ok || !next.Equal(wantNext) {
+			t.Fatalf("%s: NextDue(0) = %s %v %v, want %s", step, next, ok, err, wantNext)
+		}
+	}
+	first("three scheduled", 1, t0.Add(time.Second))
+	if due, err := s.DueMessages(ctx, 1, now, 10); err != nil || len(due) != 1 || due[0].ID != 4 {
+		t.Fatalf("shard 1: %v %v, want message 4", ids(due), err)
+	}
+	// Message 1 is done; message 2 is rescheduled before everything else.
+	early := t0.Add(-time.Hour)
+	if err := s.Apply(ctx, store.Batch{Transitions: []store.Transition{
+		{ID: 1, Status: store.StatusSent, At: now},
+		{ID: 2, Status: store.StatusSent, NextAt: early, At: now},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	first("a transition", 2, early)
+	// Message 3's peer comes back: its held message is brought forward.
+	early = early.Add(-time.Hour)
+	if n, err := s.RescheduleHeld(ctx, "15551230003", store.StatusSent, early); err != nil || n != 1 {
+		t.Fatalf("RescheduleHeld = %d, %v", n, err)
+	}
+	first("a held message", 3, early)
+	// A new message, accepted due earlier still, and one written by the dispatcher.
+	early = early.Add(-time.Hour)
+	if err := s.InsertMessages(ctx, []store.Message{msg(5, 0, early)}); err != nil {
+		t.Fatal(err)
+	}
+	first("an accepted message", 5, early)
+	early = early.Add(-time.Hour)
+	if err := s.Apply(ctx, store.Batch{Messages: []store.Message{msg(6, 0, early)}}); err != nil {
+		t.Fatal(err)
+	}
+	first("a message of a batch", 6, early)
+	if err := s.ResetTraffic(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertMessages(ctx, []store.Message{msg(7, 0, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	first("after the reset", 7, t0)
+}
+
+func ids(msgs []store.Message) []int64 {
+	out := []int64{}
+	for _, m := range msgs {
+		out = append(out, m.ID)
+	}
+	return out
 }
