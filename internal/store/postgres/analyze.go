@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +34,10 @@ type analyzer struct {
 	added     atomic.Int64 // rows added since the last ANALYZE began
 	threshold atomic.Int64 // added rows that call for the next one
 
-	kick chan struct{}
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
+	kick   chan struct{}
+	ctx    context.Context // cancelled by stop
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	runs atomic.Int64 // ANALYZEs finished (tests)
 }
@@ -54,7 +53,8 @@ const analyzeTables = "messages (shard, next_at, id, peer, business, direction, 
 const analyzeGrowth = 4
 
 func newAnalyzer(pool *pgxpool.Pool, log *slog.Logger, min int64) *analyzer {
-	a := &analyzer{pool: pool, log: log, min: min, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	a := &analyzer{pool: pool, log: log, min: min, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.threshold.Store(min)
 	go a.loop()
 	return a
@@ -78,18 +78,17 @@ func (a *analyzer) emptied() {
 	a.threshold.Store(a.min)
 }
 
+// stop ends the loop, cutting short an ANALYZE under way. It is safe to call more than once.
 func (a *analyzer) stop() {
-	a.once.Do(func() {
-		close(a.quit)
-		<-a.done
-	})
+	a.cancel()
+	<-a.done
 }
 
 func (a *analyzer) loop() {
 	defer close(a.done)
 	for {
 		select {
-		case <-a.quit:
+		case <-a.ctx.Done():
 			return
 		case <-a.kick:
 		}
@@ -102,15 +101,8 @@ func (a *analyzer) loop() {
 // run analyzes the tables and sets the next threshold: rows added until they are analyzeGrowth
 // times their size now.
 func (a *analyzer) run() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(a.ctx, time.Minute)
 	defer cancel()
-	go func() {
-		select {
-		case <-a.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	a.added.Store(0)
 	start := time.Now()
 	if _, err := a.pool.Exec(ctx, "ANALYZE "+analyzeTables); err != nil {

@@ -119,21 +119,6 @@ func (s *Store) Apply(ctx context.Context, b store.Batch) error {
 	return nil
 }
 
-// lowerFloor lowers the pending floor to the earliest due time among the pending webhooks in
-// hooks.
-func (s *Store) lowerFloor(hooks []store.Webhook) {
-	var first time.Time
-	for i := range hooks {
-		w := &hooks[i]
-		if (w.State == "" || w.State == store.WebhookPending) && (first.IsZero() || w.DueAt.Before(first)) {
-			first = w.DueAt
-		}
-	}
-	if !first.IsZero() {
-		s.floor.lower(first)
-	}
-}
-
 func transitionArrays(trans []store.Transition) []any {
 	n := len(trans)
 	ids, statuses, states := make([]int64, n), make([]string, n), make([][]byte, n)
@@ -183,26 +168,16 @@ func (s *Store) DueMessages(ctx context.Context, shard int, now time.Time, limit
 	if limit <= 0 {
 		return []store.Message{}, nil
 	}
-	if floor, ok := s.messageFloor(ctx, shard); ok {
-		return s.queryMessages(ctx, fmt.Sprintf("due messages of shard %d", shard),
-			"SELECT "+messageList+" FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $4 AND next_at <= $2 ORDER BY next_at, id LIMIT $3",
-			int32(shard), now, limit, floor)
-	}
 	return s.queryMessages(ctx, fmt.Sprintf("due messages of shard %d", shard),
-		"SELECT "+messageList+" FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at <= $2 ORDER BY next_at, id LIMIT $3",
-		int32(shard), now, limit)
+		"SELECT "+messageList+" FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $4 AND next_at <= $2 ORDER BY next_at, id LIMIT $3",
+		int32(shard), now, limit, s.messageFloor(ctx, shard))
 }
 
 // NextDue returns the earliest next_at of a shard.
 func (s *Store) NextDue(ctx context.Context, shard int) (time.Time, bool, error) {
 	var t pgtype.Timestamptz
-	var err error
-	if floor, ok := s.messageFloor(ctx, shard); ok {
-		err = s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $2", int32(shard), floor).Scan(&t)
-	} else {
-		err = s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL", int32(shard)).Scan(&t)
-	}
-	if err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL AND next_at >= $2",
+		int32(shard), s.messageFloor(ctx, shard)).Scan(&t); err != nil {
 		return time.Time{}, false, fmt.Errorf("postgres: next due of shard %d: %w", shard, err)
 	}
 	if !t.Valid {
@@ -291,14 +266,9 @@ func (s *Store) DueWebhooks(ctx context.Context, now time.Time, limit int) ([]st
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
-	if floor, ok := s.webhookFloor(ctx); ok {
-		return s.queryWebhooks(ctx, "due webhooks",
-			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $3 AND w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
-			now, limit, floor)
-	}
 	return s.queryWebhooks(ctx, "due webhooks",
-		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
-		now, limit)
+		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $3 AND w.due_at <= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
+		now, limit, s.webhookFloor(ctx))
 }
 
 // DueWebhooksExcept is DueWebhooks without the webhooks in skip (store.DueWebhooksSkipper).
@@ -309,25 +279,16 @@ func (s *Store) DueWebhooksExcept(ctx context.Context, now time.Time, limit int,
 	if limit <= 0 {
 		return []store.Webhook{}, nil
 	}
-	if floor, ok := s.webhookFloor(ctx); ok {
-		return s.queryWebhooks(ctx, "due webhooks",
-			"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $4 AND w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
-			now, limit, skip, floor)
-	}
 	return s.queryWebhooks(ctx, "due webhooks",
-		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
-		now, limit, skip)
+		"SELECT "+webhookListW+" FROM webhooks AS w WHERE w.due_at >= $4 AND w.due_at <= $1 AND w.id NOT IN (SELECT unnest($3::bigint[])) AND "+claimable+" ORDER BY w.due_at, w.id LIMIT $2",
+		now, limit, skip, s.webhookFloor(ctx))
 }
 
 // NextWebhookDue returns the earliest due_at among the webhooks DueWebhooks could return.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var due time.Time
-	var err error
-	if floor, ok := s.webhookFloor(ctx); ok {
-		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE w.due_at >= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT 1", floor).Scan(&due)
-	} else {
-		err = s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE "+claimable+" ORDER BY w.due_at, w.id LIMIT 1").Scan(&due)
-	}
+	err := s.pool.QueryRow(ctx, "SELECT w.due_at FROM webhooks AS w WHERE w.due_at >= $1 AND "+claimable+" ORDER BY w.due_at, w.id LIMIT 1",
+		s.webhookFloor(ctx)).Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -502,9 +463,7 @@ func (s *Store) ResetTraffic(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, "TRUNCATE messages, webhooks, attempts, attempt_webhooks"); err != nil {
 		return fmt.Errorf("postgres: reset traffic: %w", err)
 	}
-	s.analyze.emptied()
-	s.floor.forget()
-	s.msgFloors.forget()
+	s.analyze.emptied() // the floors stay lower bounds: nothing is pending after the reset
 	return nil
 }
 

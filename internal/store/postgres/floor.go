@@ -57,27 +57,18 @@ func (f *pendingFloor) lower(t time.Time) {
 	}
 }
 
-// forget drops the floor (ResetTraffic): claims walk from the start until the next refresh.
-func (f *pendingFloor) forget() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.known = false
-	f.refreshed = time.Time{}
-}
-
-// get returns the floor, refreshing it first with read (the earliest due time in the table,
-// NULL for none) when it is unknown or older than floorRefresh and no other refresh is running.
-// ok=false means no bound: walk from the start.
-func (f *pendingFloor) get(ctx context.Context, log *slog.Logger, read func(context.Context) (pgtype.Timestamptz, error)) (time.Time, bool) {
+// get returns the floor as a query argument, refreshing it first with read (the earliest due
+// time in the table, NULL for none) when it is unknown or older than floorRefresh and no other
+// refresh is running. While none is known it is -infinity: the walk starts at the index's start.
+func (f *pendingFloor) get(ctx context.Context, log *slog.Logger, read func(context.Context) (pgtype.Timestamptz, error)) pgtype.Timestamptz {
 	f.mu.Lock()
 	every := f.every
 	if every == 0 {
 		every = floorRefresh
 	}
 	if f.refreshing || (f.known && time.Since(f.refreshed) < every) {
-		at, known := f.at, f.known
-		f.mu.Unlock()
-		return at, known
+		defer f.mu.Unlock()
+		return f.arg()
 	}
 	f.refreshing, f.lowSet = true, false
 	f.refreshed = time.Now()
@@ -94,7 +85,7 @@ func (f *pendingFloor) get(ctx context.Context, log *slog.Logger, read func(cont
 			log.Warn("read the earliest due time for a claim's floor", "err", err)
 		}
 		f.refreshed = time.Time{}
-		return f.at, f.known
+		return f.arg()
 	}
 	at := noPending
 	if min.Valid {
@@ -104,11 +95,19 @@ func (f *pendingFloor) get(ctx context.Context, log *slog.Logger, read func(cont
 		at = f.lowered
 	}
 	f.at, f.known = at, true
-	return f.at, true
+	return f.arg()
+}
+
+// arg is the floor as a query argument. Called with mu.
+func (f *pendingFloor) arg() pgtype.Timestamptz {
+	if !f.known {
+		return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	}
+	return pgtype.Timestamptz{Time: f.at, Valid: true}
 }
 
 // webhookFloor is the floor of the webhook claims.
-func (s *Store) webhookFloor(ctx context.Context) (time.Time, bool) {
+func (s *Store) webhookFloor(ctx context.Context) pgtype.Timestamptz {
 	return s.floor.get(ctx, s.logger, func(ctx context.Context) (pgtype.Timestamptz, error) {
 		var min pgtype.Timestamptz
 		err := s.pool.QueryRow(ctx, "SELECT min(due_at) FROM webhooks WHERE state = 'pending'").Scan(&min)
@@ -158,17 +157,8 @@ func (sf *shardFloors) lower(shard int, t time.Time) {
 	}
 }
 
-// forget drops every shard's floor (ResetTraffic).
-func (sf *shardFloors) forget() {
-	sf.mu.Lock()
-	defer sf.mu.Unlock()
-	for _, f := range sf.shards {
-		f.forget()
-	}
-}
-
 // messageFloor is the floor of shard's dispatch claims.
-func (s *Store) messageFloor(ctx context.Context, shard int) (time.Time, bool) {
+func (s *Store) messageFloor(ctx context.Context, shard int) pgtype.Timestamptz {
 	return s.msgFloors.of(shard).get(ctx, s.logger, func(ctx context.Context) (pgtype.Timestamptz, error) {
 		var min pgtype.Timestamptz
 		err := s.pool.QueryRow(ctx, "SELECT min(next_at) FROM messages WHERE shard = $1 AND next_at IS NOT NULL", int32(shard)).Scan(&min)
@@ -190,5 +180,20 @@ func (s *Store) lowerShards(msgs []store.Message) {
 	}
 	for shard, t := range first {
 		s.msgFloors.lower(shard, t)
+	}
+}
+
+// lowerFloor lowers the webhook floor to the earliest due time among the pending webhooks in
+// hooks.
+func (s *Store) lowerFloor(hooks []store.Webhook) {
+	var first time.Time
+	for i := range hooks {
+		w := &hooks[i]
+		if (w.State == "" || w.State == store.WebhookPending) && (first.IsZero() || w.DueAt.Before(first)) {
+			first = w.DueAt
+		}
+	}
+	if !first.IsZero() {
+		s.floor.lower(first)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/openwaba/waba/internal/store"
 	"github.com/openwaba/waba/internal/store/pgtest"
@@ -303,13 +304,23 @@ func TestPendingFloor(t *testing.T) {
 		if err != nil || !ok || !next.Equal(wantDue) {
 			t.Fatalf("%s: NextWebhookDue = %s %v %v, want %s", step, next, ok, err, wantDue)
 		}
-		if floor, ok := s.webhookFloor(ctx); !ok || floor.After(wantDue) {
-			t.Fatalf("%s: floor %s (known %v) is after a pending webhook due %s", step, floor, ok, wantDue)
+		if floor := s.webhookFloor(ctx); floor.InfinityModifier != pgtype.Finite || floor.Time.After(wantDue) {
+			t.Fatalf("%s: floor %+v is unknown or after a pending webhook due %s", step, floor, wantDue)
 		}
 	}
+	// While no floor is known (another claim reading it, say) the claims walk from -infinity.
+	s.floor.mu.Lock()
+	s.floor.refreshing = true
+	s.floor.mu.Unlock()
+	if due, err := s.DueWebhooks(ctx, now, 10); err != nil || len(due) != 3 || due[0].ID != 1 {
+		t.Fatalf("with no floor known: %+v, %v, want the three webhooks", due, err)
+	}
+	s.floor.mu.Lock()
+	s.floor.refreshing = false
+	s.floor.mu.Unlock()
 	first("three pending", 1, t0.Add(time.Second))
-	if floor, _ := s.webhookFloor(ctx); !floor.Equal(t0.Add(time.Second)) {
-		t.Fatalf("floor = %s, want the earliest pending due time %s", floor, t0.Add(time.Second))
+	if floor := s.webhookFloor(ctx); floor.InfinityModifier != pgtype.Finite || !floor.Time.Equal(t0.Add(time.Second)) {
+		t.Fatalf("floor = %+v, want the earliest pending due time %s", floor, t0.Add(time.Second))
 	}
 	// Webhook 1 delivered; webhook 2 fails and is due again before anything else.
 	if _, err := s.RecordAttempt(ctx, store.Attempt{Business: "15550001111", URL: "http://127.0.0.1:1/", Status: 200, At: now, WebhookIDs: []int64{1}},
